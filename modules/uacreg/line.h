@@ -1,0 +1,214 @@
+/*
+ * uacreg - the registration state machine of one line.
+ *
+ * Data in, decisions out: these functions change a struct line_sm and say
+ * what to do next. They never send, lock, log, allocate or touch SQL; the
+ * Kamailio glue does that with what they return. Times are milliseconds on
+ * the caller's clock; randomness is passed in, so a unit test is exact.
+ *
+ * The life of a line:
+ *
+ *   NEW --due--> REGISTERING --401/407--> CHALLENGED --due--> AUTHENTICATING
+ *                     |                                           |
+ *                     +-------------------200---------------------+--> REGISTERED
+ *   REGISTERED --due (refresh)--> REGISTERING or AUTHENTICATING (nonce reuse)
+ *   any failure --> RETRY_WAIT --due--> REGISTERING (a new dialog)
+ *   counted failures reach the ceiling --> CEILING (sends nothing, ever)
+ *   disable/remove --> UNREGISTERING --any reply--> DISABLED / REMOVED
+ */
+#ifndef UACREG_LINE_H
+#define UACREG_LINE_H
+
+#include <stdint.h>
+#include "digest.h"
+
+enum line_state
+{
+	LINE_NEW = 0,		 /* loaded; first REGISTER due at sm->due */
+	LINE_REGISTERING,	 /* REGISTER without credentials in flight */
+	LINE_CHALLENGED,	 /* 401/407 received; the answer is due now */
+	LINE_AUTHENTICATING, /* REGISTER with credentials in flight */
+	LINE_REGISTERED,	 /* 200 OK; refresh due at sm->due */
+	LINE_RETRY_WAIT,	 /* failed; retry due at sm->due */
+	LINE_DISABLED,		 /* flags bit 0, or disabled by RPC/script */
+	LINE_UNREGISTERING,	 /* REGISTER with Expires: 0 in flight */
+	LINE_REMOVED,		 /* unregistered and to be forgotten by the glue */
+	LINE_CEILING,		 /* failure ceiling reached: never sends again */
+	LINE_STATE_COUNT
+};
+
+/* Why the last attempt failed. Bits of line_config.count_classes select
+ * which classes count toward the ceiling. */
+enum line_fail_class
+{
+	LINE_FC_NONE = 0,
+	LINE_FC_BAD_AUTH,	  /* 401/407 to the answer of that challenge, not stale */
+	LINE_FC_FORBIDDEN,	  /* 403 */
+	LINE_FC_NOT_FOUND,	  /* 404 */
+	LINE_FC_TIMEOUT,	  /* 408, local or remote */
+	LINE_FC_TRANSPORT,	  /* could not send */
+	LINE_FC_SERVER,		  /* 5xx */
+	LINE_FC_GLOBAL,		  /* 6xx */
+	LINE_FC_BAD_CHALLENGE, /* challenge missing, malformed, unsupported,
+							  or for another realm than the row's */
+	LINE_FC_OTHER,		   /* any other 3xx-4xx, 423 loops, 200 binding 0 */
+	LINE_FC_COUNT
+};
+#define LINE_FC_BIT(c) (1u << (c))
+#define LINE_FC_DEFAULT_COUNTED                                        \
+	(LINE_FC_BIT(LINE_FC_BAD_AUTH) | LINE_FC_BIT(LINE_FC_FORBIDDEN) \
+			| LINE_FC_BIT(LINE_FC_NOT_FOUND))
+
+/* reauth_new_dialog values (row column; -1 = use the modparam default) */
+#define LINE_DIALOG_DEFAULT (-1)
+#define LINE_DIALOG_SAME 0
+#define LINE_DIALOG_NEW 1
+#define LINE_DIALOG_AUTO 2
+
+/* what the REGISTER in flight carries */
+enum line_auth_sent
+{
+	LINE_AUTH_NONE = 0,
+	LINE_AUTH_REUSED, /* credentials for a nonce kept from before (refresh) */
+	LINE_AUTH_ANSWER, /* credentials answering the challenge just received */
+};
+
+/* Settings shared by every line (module parameters). */
+struct line_config
+{
+	uint32_t retry_min_ms;	 /* first backoff after a failure */
+	uint32_t retry_max_ms;	 /* backoff bound */
+	uint32_t jitter_pct;	 /* backoff is spread by +-jitter_pct percent */
+	uint32_t retry_after_max_ms; /* bound on a carrier's Retry-After */
+	uint32_t refresh_margin_pct; /* refresh this share of granted before expiry */
+	uint32_t refresh_margin_min_ms;
+	uint32_t refresh_margin_max_ms;
+	uint32_t fail_ceiling;	 /* default ceiling; 0 = never */
+	uint32_t count_classes;	 /* LINE_FC_BIT set that counts */
+	int reauth_new_dialog;	 /* default for rows with NULL: 0, 1 or 2 */
+	int reuse_nonce;		 /* refresh with the last nonce, nc+1 */
+	uint32_t max_423;		 /* 423s in a row before it is a failure */
+};
+
+/* The state of one line; all the machine reads and writes. */
+struct line_sm
+{
+	uint8_t state;			/* enum line_state */
+	uint8_t disabled_by_row; /* flags bit 0 of the row */
+	int8_t dialog_mode;		/* row value: -1 default, 0, 1, 2 */
+	uint8_t auto_new_dialog; /* mode 2 saw a 400 and switched */
+	uint8_t auth_sent;		/* enum line_auth_sent of the request in flight */
+	uint8_t sent_new_dialog; /* the request in flight opened a new dialog */
+	uint8_t have_nonce;		/* a challenge is kept: answers and refreshes */
+	uint8_t fail_class;		/* enum line_fail_class of the last failure */
+	uint8_t after_unregister; /* LINE_DISABLED or LINE_REMOVED */
+	uint8_t n423;			 /* 423s in a row */
+	uint8_t announced;		 /* last state reported with LINE_R_STATE */
+	uint16_t last_code;		 /* last final reply code, 0 = none yet */
+	uint32_t expires;		 /* asked for (row, raised by Min-Expires) */
+	uint32_t granted;		 /* granted by the last 200 OK, seconds */
+	uint32_t fail_count;	 /* consecutive counted failures (persisted) */
+	int32_t fail_ceiling;	 /* row value; -1 = line_config default */
+	uint32_t retries;		 /* consecutive failures of any class (backoff) */
+	uint32_t cseq;			 /* CSeq of the request in flight / last sent */
+	uint32_t nc;			 /* nonce count of the kept nonce */
+	uint32_t attempt;		 /* id of the request in flight */
+	uint64_t due;			 /* when line_on_due() should run; 0 = never */
+	uint64_t last_sent;		 /* when the last REGISTER left */
+	uint64_t expires_at;	 /* registration valid until; 0 = not registered */
+};
+
+/* Environment of one call: the clock, a random value, the settings. */
+struct line_env
+{
+	uint64_t now;
+	uint32_t rnd; /* uniformly random; used for jitter */
+	const struct line_config *cfg;
+};
+
+/* What to send now (from line_on_due). */
+struct line_send
+{
+	int send;		   /* 0 = nothing to send */
+	int new_dialog;	   /* fresh Call-ID and From tag; CSeq starts anew */
+	int with_auth;	   /* add credentials for the kept challenge, nc = sm->nc */
+	uint32_t expires;  /* Expires value (0 = unregister) */
+	uint32_t cseq;	   /* CSeq to use */
+	uint32_t attempt;  /* pass to the reply callback, give back in line_reply */
+};
+
+/* A final reply, summarised by the glue. */
+struct line_reply
+{
+	uint32_t attempt;	  /* from the callback parameter */
+	int code;			  /* final code; 408 for a local timeout */
+	int local;			  /* made locally (timeout, transport) */
+	int has_challenge;	  /* a usable challenge is in ch */
+	int challenge_err;	  /* DIGEST_E_* when a challenge was bad/missing */
+	struct digest_challenge ch;
+	int64_t granted;	  /* expires granted to our Contact; -1 unknown */
+	uint32_t min_expires; /* 423 Min-Expires; 0 absent */
+	uint32_t retry_after; /* seconds; 0 absent */
+};
+
+/* Bits returned by the event functions. */
+#define LINE_R_IGNORED 0x01		  /* not for the request in flight: stale */
+#define LINE_R_STATE 0x02		  /* state changed (event route) */
+#define LINE_R_COUNT 0x04		  /* fail_count changed: persist it */
+#define LINE_R_CEILING 0x08		  /* ceiling reached now */
+#define LINE_R_KEEP_CHALLENGE 0x10 /* store reply->ch in the line */
+#define LINE_R_AUTO_SWITCH 0x20	  /* mode 2 switched to new dialogs */
+#define LINE_R_FAILED 0x40		  /* this reply was a failure */
+#define LINE_R_REGISTERED 0x80	  /* this reply registered the line */
+#define LINE_R_GONE 0x100		  /* state is LINE_REMOVED: free the line */
+
+/* Sets up a line just loaded. disabled: flags bit 0. delay_ms: start delay
+ * (reg_delay and spread) chosen by the glue. A line whose persisted
+ * fail_count already reached its ceiling goes straight to CEILING
+ * (LINE_R_CEILING), so a restart never sends for it. */
+int line_init(struct line_sm *sm, uint32_t expires, int disabled,
+		uint64_t delay_ms, const struct line_env *env);
+
+/* The line is due (sm->due <= now): what to send. Sets the state of the
+ * request in flight; a line with nothing to send gets due = 0. */
+struct line_send line_on_due(struct line_sm *sm, const struct line_env *env);
+
+/* A final reply (or local timeout) for a request. row_realm: the row's realm
+ * (empty = any). Returns LINE_R_* bits; sets sm->due for the next step. */
+int line_on_reply(struct line_sm *sm, const struct line_reply *r,
+		ur_str_t row_realm, const struct line_env *env);
+
+/* tm refused the request (no route, bad socket): a transport failure. */
+int line_on_send_error(
+		struct line_sm *sm, uint32_t attempt, const struct line_env *env);
+
+/* Operator commands. Each returns LINE_R_* bits. */
+int line_enable(struct line_sm *sm, const struct line_env *env);
+/* unregister (when registered) and stay disabled */
+int line_disable(struct line_sm *sm, const struct line_env *env);
+/* unregister (when registered), then LINE_REMOVED */
+int line_remove(struct line_sm *sm, const struct line_env *env);
+/* send a REGISTER now (no effect when disabled, ceiling, or in flight) */
+int line_refresh(struct line_sm *sm, const struct line_env *env);
+/* failure count and backoff to zero; a waiting line retries now */
+int line_reset(struct line_sm *sm, const struct line_env *env);
+/* the ceiling route kept the line: it becomes disabled, count kept */
+int line_keep_after_ceiling(struct line_sm *sm);
+
+/* Effective settings of a line */
+uint32_t line_ceiling(const struct line_sm *sm, const struct line_config *cfg);
+int line_uses_new_dialog(const struct line_sm *sm, const struct line_config *cfg);
+
+/* Names for logs, RPC and $uacreg */
+const char *line_state_name(int state);
+const char *line_fail_class_name(int fc);
+/* parses a class name ("bad_auth"); -1 when unknown */
+int line_fail_class_parse(ur_str_t name);
+
+/* Exposed for tests: backoff before retry number n (1-based). */
+uint64_t line_backoff_ms(
+		uint32_t n, uint32_t rnd, const struct line_config *cfg);
+/* refresh delay for a granted expiry in seconds */
+uint64_t line_refresh_delay_ms(uint32_t granted, const struct line_config *cfg);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * uacreg - one row of the uacreg table, validated.
+ *
+ * The glue copies a DB row into struct row (strings point into the DB
+ * result); row_validate() decides whether it can become a line and, if not,
+ * says why in words an admin understands. Pure code.
+ */
+#ifndef UACREG_ROW_H
+#define UACREG_ROW_H
+
+#include <stdint.h>
+#include "ur_str.h"
+
+enum row_str
+{
+	ROW_L_UUID = 0,
+	ROW_L_USERNAME,
+	ROW_L_DOMAIN,
+	ROW_R_USERNAME,
+	ROW_R_DOMAIN,
+	ROW_REALM,
+	ROW_AUTH_USERNAME,
+	ROW_AUTH_PASSWORD,
+	ROW_AUTH_HA1,
+	ROW_AUTH_PROXY,
+	ROW_CONTACT_ADDR,
+	ROW_SOCKET,
+	ROW_STR_COUNT
+};
+
+/* bounds that keep one row from eating shared memory */
+#define ROW_MAX_STR 255
+
+/* integer columns; *_null is 1 for SQL NULL */
+struct row
+{
+	ur_str_t s[ROW_STR_COUNT]; /* s.s == NULL for SQL NULL */
+	int64_t expires;
+	int expires_bad; /* the value was not a number (string column) */
+	int64_t flags;
+	int64_t reg_delay;
+	int64_t reauth_new_dialog; /* -1 when NULL */
+	int64_t fail_ceiling;	   /* -1 when NULL */
+	int64_t fail_count;
+};
+
+#define ROW_FLAG_DISABLED 1
+
+/* 0 when the row can become a line; else -1 and *why points to a static
+ * reason ("missing r_domain", "auth_ha1 is not 32 or 64 hex digits"). */
+int row_validate(const struct row *r, const char **why);
+
+/* Fingerprint of the fields that shape the REGISTER (users, domains, realm,
+ * credentials, proxy, contact, socket, expires). A reload re-registers a
+ * line only when this changes. */
+uint64_t row_reg_fingerprint(const struct row *r);
+
+/* Column name of a string field ("auth_proxy"). */
+const char *row_str_name(enum row_str f);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * uacreg - lines by l_uuid.
+ *
+ * A chained hash of items keyed by a string, plus a slot array giving each
+ * item a small integer id (used by the scheduler and by tm callbacks). Each
+ * slot has a generation that changes when the slot is reused, so a reply for
+ * a line that was removed never reaches the line that took its slot.
+ * Pure code; the caller locks and owns the items and their keys.
+ */
+#ifndef UACREG_TABLE_H
+#define UACREG_TABLE_H
+
+#include <stdint.h>
+#include "ur_alloc.h"
+#include "ur_str.h"
+
+#define TABLE_NO_ID UINT32_MAX
+
+struct table_slot
+{
+	void *item;		 /* NULL = free */
+	ur_str_t key;	 /* points into the item (caller-owned) */
+	uint32_t hash;
+	uint32_t next;	 /* next id in the bucket chain, or free list */
+	uint32_t gen;	 /* bumped on every removal */
+};
+
+struct table
+{
+	const struct ur_alloc *mem;
+	uint32_t *buckets; /* first id per bucket, TABLE_NO_ID = empty */
+	uint32_t nbuckets; /* power of two */
+	struct table_slot *slots;
+	uint32_t nslots;   /* slots in use or freed (high-water mark) */
+	uint32_t cap;
+	uint32_t free_head; /* free list through slot.next */
+	uint32_t count;	  /* items */
+};
+
+int table_init(struct table *t, const struct ur_alloc *mem, uint32_t nbuckets);
+void table_destroy(struct table *t);
+/* id of key, or TABLE_NO_ID */
+uint32_t table_find(const struct table *t, ur_str_t key);
+/* adds item under key (key must stay valid while stored); id or TABLE_NO_ID
+ * (out of memory, or key already present) */
+uint32_t table_add(struct table *t, ur_str_t key, void *item);
+/* removes id; returns its item */
+void *table_remove(struct table *t, uint32_t id);
+/* item of id, NULL if free */
+void *table_get(const struct table *t, uint32_t id);
+uint32_t table_gen(const struct table *t, uint32_t id);
+/* iteration: first id >= from in use, TABLE_NO_ID at the end */
+uint32_t table_next(const struct table *t, uint32_t from);
+/* stable string hash used by the table (also for reload fingerprints) */
+uint32_t table_hash(ur_str_t key);
+
+#endif

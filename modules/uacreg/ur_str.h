@@ -1,0 +1,33 @@
+/*
+ * uacreg - a read-only byte string for the pure core (no Kamailio header).
+ *
+ * The glue converts Kamailio's `str` to this at the boundary; the core never
+ * assumes NUL termination.
+ */
+#ifndef UACREG_UR_STR_H
+#define UACREG_UR_STR_H
+
+#include <stddef.h>
+#include <string.h>
+
+typedef struct ur_str
+{
+	const char *s;
+	size_t len;
+} ur_str_t;
+
+#define UR_STR_NULL ((ur_str_t){NULL, 0})
+#define UR_STR_LIT(lit) ((ur_str_t){(lit), sizeof(lit) - 1})
+
+static inline ur_str_t ur_str_c(const char *cstr)
+{
+	ur_str_t r = {cstr, cstr ? strlen(cstr) : 0};
+	return r;
+}
+
+static inline int ur_str_eq(ur_str_t a, ur_str_t b)
+{
+	return a.len == b.len && (a.len == 0 || memcmp(a.s, b.s, a.len) == 0);
+}
+
+#endif
