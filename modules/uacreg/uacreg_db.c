@@ -1,0 +1,567 @@
+/*
+ * uacreg - the uacreg table (see uacreg_db.h).
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../../core/dprint.h"
+#include "../../core/ut.h"
+#include "../../core/socket_info.h"
+#include "../../core/rand/kam_rand.h"
+#include "../../lib/srdb1/db.h"
+#include "uacreg_mod.h"
+#include "uacreg_db.h"
+
+#define UDB_FETCH_ROWS 1000
+
+/* columns in the order of struct row's strings, then the integers */
+static str udb_col_names[] = {
+		str_init("l_uuid"),
+		str_init("l_username"),
+		str_init("l_domain"),
+		str_init("r_username"),
+		str_init("r_domain"),
+		str_init("realm"),
+		str_init("auth_username"),
+		str_init("auth_password"),
+		str_init("auth_ha1"),
+		str_init("auth_proxy"),
+		str_init("contact_addr"),
+		str_init("socket"),
+		str_init("id"),
+		str_init("expires"),
+		str_init("flags"),
+		str_init("reg_delay"),
+		/* ours, added by sql/migrate-from-uac.sql */
+		str_init("reauth_new_dialog"),
+		str_init("fail_ceiling"),
+		str_init("fail_count"),
+};
+enum
+{
+	UDB_C_ID = ROW_STR_COUNT,
+	UDB_C_EXPIRES,
+	UDB_C_FLAGS,
+	UDB_C_REG_DELAY,
+	UDB_C_STOCK_COUNT, /* a stock uac table has the columns up to here */
+	UDB_C_DIALOG = UDB_C_STOCK_COUNT,
+	UDB_C_CEILING,
+	UDB_C_FAIL_COUNT,
+	UDB_C_COUNT
+};
+
+static db_func_t udb_dbf;
+static db1_con_t *udb_con = NULL;
+static int udb_con_pid = 0;
+/* 1 when the table has our columns; learnt on each load */
+static int udb_has_ext = 1;
+/* reloads from the RPC and the uacreg process never interleave */
+static gen_lock_t *udb_reload_lock = NULL;
+
+int udb_init(void)
+{
+	if(uacreg_db_url.s == NULL || uacreg_db_url.len == 0) {
+		LM_ERR("db_url is not set\n");
+		return -1;
+	}
+	if(db_bind_mod(&uacreg_db_url, &udb_dbf) < 0) {
+		LM_ERR("no database module for %.*s\n", uacreg_db_url.len,
+				uacreg_db_url.s);
+		return -1;
+	}
+	if(!DB_CAPABILITY(udb_dbf, DB_CAP_QUERY | DB_CAP_UPDATE | DB_CAP_DELETE)) {
+		LM_ERR("the database module lacks query, update or delete\n");
+		return -1;
+	}
+	udb_reload_lock = lock_alloc();
+	if(udb_reload_lock == NULL || lock_init(udb_reload_lock) == NULL) {
+		LM_ERR("cannot create the reload lock\n");
+		return -1;
+	}
+	return 0;
+}
+
+int udb_connect(void)
+{
+	if(udb_con && udb_con_pid == getpid())
+		return 0;
+	udb_con = udb_dbf.init(&uacreg_db_url);
+	if(udb_con == NULL) {
+		LM_ERR("cannot connect to the database\n");
+		return -1;
+	}
+	udb_con_pid = getpid();
+	return 0;
+}
+
+void udb_close(void)
+{
+	if(udb_con && udb_con_pid == getpid())
+		udb_dbf.close(udb_con);
+	udb_con = NULL;
+}
+
+static int udb_use_table(void)
+{
+	if(udb_connect() < 0)
+		return -1;
+	if(udb_dbf.use_table(udb_con, &uacreg_db_table) < 0) {
+		LM_ERR("cannot use table %.*s\n", uacreg_db_table.len,
+				uacreg_db_table.s);
+		return -1;
+	}
+	return 0;
+}
+
+static void udb_val_str(db_val_t *v, ur_str_t *out)
+{
+	out->s = NULL;
+	out->len = 0;
+	if(VAL_NULL(v))
+		return;
+	switch(VAL_TYPE(v)) {
+		case DB1_STRING:
+			out->s = VAL_STRING(v) ? VAL_STRING(v) : "";
+			out->len = strlen(out->s);
+			break;
+		case DB1_STR:
+			out->s = VAL_STR(v).s ? VAL_STR(v).s : "";
+			out->len = VAL_STR(v).s ? VAL_STR(v).len : 0;
+			break;
+		case DB1_BLOB:
+			out->s = VAL_BLOB(v).s ? VAL_BLOB(v).s : "";
+			out->len = VAL_BLOB(v).s ? VAL_BLOB(v).len : 0;
+			break;
+		default:
+			/* an integer in a text column is an admin's schema, not ours */
+			out->s = "";
+			break;
+	}
+}
+
+/* integer value; null_value for SQL NULL; *bad = 1 for text that is not a
+ * number */
+static int64_t udb_val_int(db_val_t *v, int64_t null_value, int *bad)
+{
+	ur_str_t s;
+	char buf[24];
+	char *end;
+	long long n;
+
+	if(VAL_NULL(v))
+		return null_value;
+	switch(VAL_TYPE(v)) {
+		case DB1_INT:
+			return VAL_INT(v);
+		case DB1_UINT:
+			return VAL_UINT(v);
+		case DB1_BIGINT:
+			return VAL_BIGINT(v);
+		case DB1_UBIGINT:
+			return (int64_t)VAL_UBIGINT(v);
+		case DB1_DOUBLE:
+			return (int64_t)VAL_DOUBLE(v);
+		default:
+			udb_val_str(v, &s);
+			if(s.len == 0 || s.len >= sizeof(buf)) {
+				if(bad)
+					*bad = 1;
+				return null_value;
+			}
+			memcpy(buf, s.s, s.len);
+			buf[s.len] = '\0';
+			n = strtoll(buf, &end, 10);
+			if(*end != '\0' && bad)
+				*bad = 1;
+			return n;
+	}
+}
+
+/* fills r from one result row; returns the `id` column */
+static uint32_t udb_to_row(db_row_t *dbrow, int ncols, struct row *r)
+{
+	db_val_t *v = ROW_VALUES(dbrow);
+	int bad = 0;
+	int f;
+
+	memset(r, 0, sizeof(*r));
+	for(f = 0; f < ROW_STR_COUNT; f++)
+		udb_val_str(&v[f], &r->s[f]);
+	r->expires = udb_val_int(&v[UDB_C_EXPIRES], -1, &bad);
+	r->expires_bad = bad;
+	r->flags = udb_val_int(&v[UDB_C_FLAGS], 0, NULL);
+	r->reg_delay = udb_val_int(&v[UDB_C_REG_DELAY], 0, NULL);
+	r->reauth_new_dialog = -1;
+	r->fail_ceiling = -1;
+	r->fail_count = 0;
+	if(ncols == UDB_C_COUNT) {
+		r->reauth_new_dialog = udb_val_int(&v[UDB_C_DIALOG], -1, NULL);
+		r->fail_ceiling = udb_val_int(&v[UDB_C_CEILING], -1, NULL);
+		r->fail_count = udb_val_int(&v[UDB_C_FAIL_COUNT], 0, NULL);
+	}
+	return (uint32_t)udb_val_int(&v[UDB_C_ID], 0, NULL);
+}
+
+/* The socket column names a socket Kamailio listens on; NULL and *why set
+ * when it does not. */
+static struct socket_info *udb_socket(const ur_str_t *sock, const char **why)
+{
+	char buf[ROW_MAX_STR + 1];
+	char *host;
+	int hlen, port, proto;
+	str h;
+	struct socket_info *si;
+
+	*why = NULL;
+	if(sock->len == 0)
+		return NULL;
+	memcpy(buf, sock->s, sock->len);
+	buf[sock->len] = '\0';
+	if(parse_phostport(buf, &host, &hlen, &port, &proto) < 0) {
+		*why = "socket is not proto:host:port";
+		return NULL;
+	}
+	h.s = host;
+	h.len = hlen;
+	si = grep_sock_info(&h, (unsigned short)port, (unsigned short)proto);
+	if(si == NULL)
+		*why = "socket is not one Kamailio listens on";
+	return si;
+}
+
+static void udb_note_skip(struct udb_reload_result *res, const struct row *r,
+		const char *why)
+{
+	struct udb_skipped *sk;
+	size_t n = r->s[ROW_L_UUID].len;
+
+	res->skipped++;
+	LM_ERR("uacreg row l_uuid=[%.*s] skipped: %s\n",
+			(int)(n > 64 ? 64 : n), r->s[ROW_L_UUID].s ? r->s[ROW_L_UUID].s : "",
+			why);
+	if(res->nskipped >= UDB_SKIPPED_REPORT)
+		return;
+	sk = &res->skipped_rows[res->nskipped++];
+	if(n > 64)
+		n = 64;
+	if(n)
+		memcpy(sk->l_uuid, r->s[ROW_L_UUID].s, n);
+	sk->l_uuid[n] = '\0';
+	sk->why = why;
+}
+
+/* start delay of a new line: its reg_delay plus a random spread, so that a
+ * restart with many lines starts them over uacreg_start_spread seconds */
+static uint64_t udb_start_delay(int64_t reg_delay, uint32_t rnd)
+{
+	uint64_t d = (uint64_t)reg_delay * 1000;
+	if(uacreg_start_spread > 0)
+		d += rnd % ((uint64_t)uacreg_start_spread * 1000);
+	return d;
+}
+
+/* a fresh line from a row, added to the store (under the lock) */
+static int udb_add_line(const struct row *r, uint32_t db_id,
+		struct socket_info *sock, const struct line_env *env, uint64_t delay)
+{
+	struct uline *ul = ul_new(r, db_id);
+	int bits;
+
+	if(ul == NULL)
+		return -1;
+	ul->sock = sock;
+	ul->reload_epoch = ustore->reload_epoch;
+	bits = line_init(&ul->sm, (uint32_t)r->expires,
+			(r->flags & ROW_FLAG_DISABLED) != 0, delay, env);
+	ul->sm.announced = ul->sm.state;
+	if(ustore_add(ul) < 0) {
+		LM_ERR("no memory for line l_uuid=[%.*s]\n",
+				(int)r->s[ROW_L_UUID].len, r->s[ROW_L_UUID].s);
+		ul_free(ul);
+		return -1;
+	}
+	ustore_apply(ul, ul->sm.state, ul->sm.fail_class, bits);
+	return 0;
+}
+
+/* Applies fields that do not shape the REGISTER: no send, except that a
+ * change of the disabled flag disables or enables the line. */
+static int udb_update_line(struct uline *ul, const struct row *r,
+		uint32_t db_id, const struct line_env *env)
+{
+	int changed = 0, old_state = ul->sm.state, old_fc = ul->sm.fail_class;
+	int bits = 0;
+
+	if(ul->db_id != db_id) {
+		ul->db_id = db_id;
+		changed = 1;
+	}
+	if((ul->row_flags ^ (uint32_t)r->flags) & ROW_FLAG_DISABLED) {
+		bits = (r->flags & ROW_FLAG_DISABLED) ? line_disable(&ul->sm, env)
+											   : line_enable(&ul->sm, env);
+		changed = 1;
+	}
+	if(ul->row_flags != (uint32_t)r->flags || ul->reg_delay != r->reg_delay)
+		changed = 1;
+	ul->row_flags = (uint32_t)r->flags;
+	ul->reg_delay = (uint32_t)r->reg_delay;
+	if(ul->sm.fail_ceiling != r->fail_ceiling) {
+		ul->sm.fail_ceiling = (int32_t)r->fail_ceiling;
+		ul->row_ceiling_null = r->fail_ceiling < 0;
+		changed = 1;
+	}
+	if(ul->row_dialog_mode != r->reauth_new_dialog) {
+		ul->row_dialog_mode = (int8_t)r->reauth_new_dialog;
+		ul->sm.dialog_mode = (int8_t)r->reauth_new_dialog;
+		/* a new setting is a new decision: auto detection starts over */
+		ul->sm.auto_new_dialog = 0;
+		changed = 1;
+	}
+	ustore_apply(ul, old_state, old_fc, bits);
+	return changed;
+}
+
+/* one row of a reload, under the lock */
+static void udb_reload_row(const struct row *r, uint32_t db_id,
+		struct udb_reload_result *res, const struct line_env *env)
+{
+	const char *why = NULL;
+	struct socket_info *sock;
+	struct uline *ul;
+	str uuid;
+	uint64_t fp;
+
+	if(row_validate(r, &why) < 0) {
+		udb_note_skip(res, r, why);
+		return;
+	}
+	sock = udb_socket(&r->s[ROW_SOCKET], &why);
+	if(why) {
+		udb_note_skip(res, r, why);
+		return;
+	}
+	uuid.s = (char *)r->s[ROW_L_UUID].s;
+	uuid.len = (int)r->s[ROW_L_UUID].len;
+	ul = ustore_find(&uuid);
+	if(ul && ul->reload_epoch == ustore->reload_epoch) {
+		udb_note_skip(res, r, "l_uuid appears twice");
+		return;
+	}
+	if(ul == NULL) {
+		if(udb_add_line(r, db_id, sock, env, udb_start_delay(r->reg_delay, env->rnd))
+				== 0)
+			res->added++;
+		return;
+	}
+	fp = row_reg_fingerprint(r);
+	if(fp != ul->fingerprint) {
+		/* the admin changed what the REGISTER says: register anew, with
+		 * the count reset (the admin fixed something) */
+		struct row fresh = *r;
+		int had_count = r->fail_count != 0;
+		fresh.fail_count = 0;
+		ustore_drop(ul);
+		if(udb_add_line(&fresh, db_id, sock, env, 0) == 0) {
+			res->changed++;
+			if(had_count) {
+				struct uline *nl = ustore_find(&uuid);
+				if(nl)
+					ustore_pend(nl, UL_P_PERSIST);
+			}
+		}
+		return;
+	}
+	ul->reload_epoch = ustore->reload_epoch;
+	ul->sock = sock;
+	if(udb_update_line(ul, r, db_id, env))
+		res->updated++;
+	else
+		res->unchanged++;
+}
+
+/* lines the reload did not see: unregister and forget (under the lock) */
+static void udb_sweep(struct udb_reload_result *res, const struct line_env *env)
+{
+	uint32_t id;
+	struct uline *ul;
+	int old_state, old_fc;
+
+	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
+			id = table_next(&ustore->table, id + 1)) {
+		ul = table_get(&ustore->table, id);
+		if(ul->reload_epoch == ustore->reload_epoch
+				|| ul->sm.state == LINE_REMOVED)
+			continue;
+		old_state = ul->sm.state;
+		old_fc = ul->sm.fail_class;
+		ustore_apply(ul, old_state, old_fc, line_remove(&ul->sm, env));
+		res->removed++;
+	}
+}
+
+static int udb_query_all(db1_res_t **res, int *ncols)
+{
+	db_key_t cols[UDB_C_COUNT];
+	int i, n;
+
+	for(i = 0; i < UDB_C_COUNT; i++)
+		cols[i] = &udb_col_names[i];
+	for(n = udb_has_ext ? UDB_C_COUNT : UDB_C_STOCK_COUNT;;
+			n = UDB_C_STOCK_COUNT) {
+		int rc;
+		*res = NULL;
+		if(DB_CAPABILITY(udb_dbf, DB_CAP_FETCH)) {
+			rc = udb_dbf.query(udb_con, 0, 0, 0, cols, 0, n, 0, 0);
+			if(rc == 0)
+				rc = udb_dbf.fetch_result(udb_con, res, UDB_FETCH_ROWS);
+		} else {
+			rc = udb_dbf.query(udb_con, 0, 0, 0, cols, 0, n, 0, res);
+		}
+		if(rc == 0) {
+			*ncols = n;
+			if(n == UDB_C_STOCK_COUNT && udb_has_ext) {
+				LM_WARN("table %.*s has no reauth_new_dialog, fail_ceiling, "
+						"fail_count columns: using the module parameters; "
+						"run sql/migrate-from-uac.sql to get them\n",
+						uacreg_db_table.len, uacreg_db_table.s);
+				udb_has_ext = 0;
+			}
+			return 0;
+		}
+		if(n == UDB_C_STOCK_COUNT)
+			return -1;
+	}
+}
+
+int udb_reload(struct udb_reload_result *res)
+{
+	db1_res_t *dbres = NULL;
+	struct line_env env;
+	struct row r;
+	uint32_t db_id;
+	int ncols = 0, i, rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	lock_get(udb_reload_lock);
+	if(udb_use_table() < 0 || udb_query_all(&dbres, &ncols) < 0) {
+		LM_ERR("cannot read table %.*s: every line keeps running as it was\n",
+				uacreg_db_table.len, uacreg_db_table.s);
+		goto done;
+	}
+	ustore_lock();
+	ustore->reload_epoch++;
+	ustore_unlock();
+	for(;;) {
+		/* one chunk under the lock at a time, so replies keep flowing */
+		ustore_lock();
+		env = ul_env();
+		for(i = 0; i < RES_ROW_N(dbres); i++) {
+			db_id = udb_to_row(&RES_ROWS(dbres)[i], ncols, &r);
+			env.rnd = (uint32_t)kam_rand();
+			udb_reload_row(&r, db_id, res, &env);
+		}
+		ustore_unlock();
+		if(!DB_CAPABILITY(udb_dbf, DB_CAP_FETCH))
+			break;
+		if(udb_dbf.fetch_result(udb_con, &dbres, UDB_FETCH_ROWS) < 0) {
+			LM_ERR("reading table %.*s failed midway: no line removed\n",
+					uacreg_db_table.len, uacreg_db_table.s);
+			goto done;
+		}
+		if(RES_ROW_N(dbres) == 0)
+			break;
+	}
+	ustore_lock();
+	env = ul_env();
+	udb_sweep(res, &env);
+	ustore_unlock();
+	rc = 0;
+	LM_INFO("uacreg reload: %u unchanged, %u added, %u changed, %u updated, "
+			"%u removed, %u skipped\n",
+			res->unchanged, res->added, res->changed, res->updated,
+			res->removed, res->skipped);
+done:
+	if(dbres)
+		udb_dbf.free_result(udb_con, dbres);
+	lock_release(udb_reload_lock);
+	return rc;
+}
+
+int udb_write_count(const str *l_uuid, uint32_t count)
+{
+	db_key_t key = &udb_col_names[ROW_L_UUID];
+	db_key_t col = &udb_col_names[UDB_C_FAIL_COUNT];
+	db_val_t kval, val;
+
+	if(!udb_has_ext)
+		return 0;
+	memset(&kval, 0, sizeof(kval));
+	memset(&val, 0, sizeof(val));
+	VAL_TYPE(&kval) = DB1_STR;
+	VAL_STR(&kval) = *l_uuid;
+	VAL_TYPE(&val) = DB1_INT;
+	VAL_INT(&val) = (int)count;
+	if(udb_use_table() < 0
+			|| udb_dbf.update(udb_con, &key, 0, &kval, &col, &val, 1, 1) < 0)
+		return -1;
+	return 0;
+}
+
+int udb_delete_loaded(uint32_t db_id, const str *l_uuid, uint64_t fingerprint)
+{
+	db_key_t cols[UDB_C_COUNT];
+	db_key_t key = &udb_col_names[ROW_L_UUID];
+	db_key_t dkeys[2] = {&udb_col_names[UDB_C_ID], &udb_col_names[ROW_L_UUID]};
+	db_val_t kval, dvals[2];
+	db1_res_t *dbres = NULL;
+	struct row r;
+	uint32_t cur_id;
+	int i, ncols = udb_has_ext ? UDB_C_COUNT : UDB_C_STOCK_COUNT;
+
+	for(i = 0; i < UDB_C_COUNT; i++)
+		cols[i] = &udb_col_names[i];
+	memset(&kval, 0, sizeof(kval));
+	VAL_TYPE(&kval) = DB1_STR;
+	VAL_STR(&kval) = *l_uuid;
+	if(udb_use_table() < 0
+			|| udb_dbf.query(udb_con, &key, 0, &kval, cols, 1, ncols, 0, &dbres)
+					   < 0)
+		return -1;
+	if(dbres == NULL || RES_ROW_N(dbres) == 0) {
+		if(dbres)
+			udb_dbf.free_result(udb_con, dbres);
+		return 0; /* an admin deleted it already */
+	}
+	cur_id = udb_to_row(&RES_ROWS(dbres)[0], ncols, &r);
+	/* compare before the strings go with the result */
+	i = cur_id == db_id && row_reg_fingerprint(&r) == fingerprint;
+	udb_dbf.free_result(udb_con, dbres);
+	if(!i)
+		return 0; /* changed since it was loaded: the admin's row wins */
+	memset(dvals, 0, sizeof(dvals));
+	VAL_TYPE(&dvals[0]) = DB1_INT;
+	VAL_INT(&dvals[0]) = (int)db_id;
+	VAL_TYPE(&dvals[1]) = DB1_STR;
+	VAL_STR(&dvals[1]) = *l_uuid;
+	if(udb_dbf.delete(udb_con, dkeys, 0, dvals, 2) < 0)
+		return -1;
+	return 1;
+}
+
+int udb_disable_row(const str *l_uuid, uint32_t flags)
+{
+	db_key_t key = &udb_col_names[ROW_L_UUID];
+	db_key_t col = &udb_col_names[UDB_C_FLAGS];
+	db_val_t kval, val;
+
+	memset(&kval, 0, sizeof(kval));
+	memset(&val, 0, sizeof(val));
+	VAL_TYPE(&kval) = DB1_STR;
+	VAL_STR(&kval) = *l_uuid;
+	VAL_TYPE(&val) = DB1_INT;
+	VAL_INT(&val) = (int)(flags | ROW_FLAG_DISABLED);
+	if(udb_use_table() < 0
+			|| udb_dbf.update(udb_con, &key, 0, &kval, &col, &val, 1, 1) < 0)
+		return -1;
+	return 0;
+}

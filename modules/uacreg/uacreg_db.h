@@ -1,0 +1,44 @@
+/*
+ * uacreg - the uacreg table: load and reload (compared by l_uuid), and the
+ * writes the module owes it (fail_count, the ceiling's delete or disable).
+ * SQL only through Kamailio's DB API with typed values.
+ */
+#ifndef UACREG_DB_H
+#define UACREG_DB_H
+
+#include "../../core/str.h"
+#include "uacreg_store.h"
+
+#define UDB_SKIPPED_REPORT 100 /* skipped rows named in a reload answer */
+
+struct udb_skipped
+{
+	char l_uuid[65];
+	const char *why;
+};
+
+struct udb_reload_result
+{
+	uint32_t unchanged, added, changed, updated, removed, skipped;
+	uint32_t nskipped; /* entries filled in skipped[] */
+	struct udb_skipped skipped_rows[UDB_SKIPPED_REPORT];
+};
+
+int udb_init(void);
+/* opens this process' connection if needed; 0 or -1 */
+int udb_connect(void);
+void udb_close(void);
+
+/* Reads every row and makes the store match it. -1 (nothing removed) when
+ * the database cannot be read. Serialised between processes. */
+int udb_reload(struct udb_reload_result *res);
+
+/* fail_count of a line; 0, or -1 when the database did not answer */
+int udb_write_count(const str *l_uuid, uint32_t count);
+/* Deletes the row as it was loaded. 1 deleted, 0 the row is gone or was
+ * changed by an admin since, -1 database error. */
+int udb_delete_loaded(uint32_t db_id, const str *l_uuid, uint64_t fingerprint);
+/* Sets flags bit 0 of a row; 0 or -1 */
+int udb_disable_row(const str *l_uuid, uint32_t flags);
+
+#endif

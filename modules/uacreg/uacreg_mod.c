@@ -1,0 +1,279 @@
+/*
+ * uacreg - SIP registrations to carriers from the uacreg table, with a new
+ * dialog on re-authentication where a carrier needs it, and a failure
+ * ceiling that stops lines that only attack the carrier.
+ *
+ * This file holds the module's exports, parameters and start-up; each other
+ * concern has its own file (store, db, send, worker, rpc, script) around the
+ * pure state machine in line.c.
+ */
+#include "../../core/sr_module.h"
+#include "../../core/dprint.h"
+#include "../../core/timer_proc.h"
+#include "../../core/mod_fix.h"
+#include "../../core/kemi.h"
+#include "uacreg_mod.h"
+#include "uacreg_store.h"
+#include "uacreg_db.h"
+#include "uacreg_rpc.h"
+#include "uacreg_script.h"
+#include "uacreg_worker.h"
+
+MODULE_VERSION
+
+str uacreg_db_url = str_init("mysql://kamailio:kamailiorw@localhost/kamailio");
+str uacreg_db_table = str_init("uacreg");
+str uacreg_default_contact = STR_NULL;
+str uacreg_default_socket = STR_NULL;
+int uacreg_rate = 100;
+int uacreg_start_spread = 10;
+int uacreg_unregister_on_shutdown = 0;
+int uacreg_reload_interval = 0;
+str uacreg_ceiling_route = str_init("uacreg:ceiling");
+str uacreg_state_route = str_init("uacreg:state");
+str uacreg_event_callback = STR_NULL;
+static int uacreg_hash_size = 1 << 14;
+static int uacreg_retry_min = 30;
+static int uacreg_retry_max = 3600;
+static int uacreg_retry_jitter = 20;
+static int uacreg_fail_ceiling = 10;
+static str uacreg_fail_classes = str_init("bad_auth,forbidden,not_found");
+static int uacreg_reauth_new_dialog = 0;
+static int uacreg_reuse_nonce = 1;
+static int uacreg_refresh_margin = 10;
+
+struct line_config uacreg_cfg;
+struct tm_binds uacreg_tmb;
+
+counter_handle_t uacreg_cnt_sent;
+counter_handle_t uacreg_cnt_challenges;
+counter_handle_t uacreg_cnt_auto_switch;
+counter_handle_t uacreg_cnt_ceiling;
+
+extern str uacreg_auth_realm_avp;
+extern str uacreg_auth_username_avp;
+extern str uacreg_auth_password_avp;
+
+static int mod_init(void);
+static int child_init(int rank);
+static void mod_destroy(void);
+
+/* gauges: read from the store, so they always equal uacreg.summary */
+static counter_val_t ucnt_state(counter_handle_t h, void *state)
+{
+	counter_val_t v;
+	ustore_lock();
+	v = ustore->state_count[(long)state];
+	ustore_unlock();
+	return v;
+}
+static counter_val_t ucnt_lines(counter_handle_t h, void *unused)
+{
+	counter_val_t v;
+	ustore_lock();
+	v = ustore->table.count;
+	ustore_unlock();
+	return v;
+}
+static counter_val_t ucnt_failing(counter_handle_t h, void *unused)
+{
+	counter_val_t v;
+	ustore_lock();
+	v = ustore->state_count[LINE_RETRY_WAIT] + ustore->state_count[LINE_CEILING];
+	ustore_unlock();
+	return v;
+}
+
+static int ucnt_register(void)
+{
+	counter_handle_t h;
+
+	if(counter_register(&h, "uacreg", "lines", 0, ucnt_lines, 0,
+			   "lines in memory", 0)
+					< 0
+			|| counter_register(&h, "uacreg", "registered", 0, ucnt_state,
+					   (void *)(long)LINE_REGISTERED, "lines registered", 0)
+					   < 0
+			|| counter_register(&h, "uacreg", "failing", 0, ucnt_failing, 0,
+					   "lines waiting to retry or stopped at the ceiling", 0)
+					   < 0
+			|| counter_register(&h, "uacreg", "disabled", 0, ucnt_state,
+					   (void *)(long)LINE_DISABLED, "lines disabled", 0)
+					   < 0
+			|| counter_register(&uacreg_cnt_sent, "uacreg", "requests_sent", 0,
+					   0, 0, "REGISTER requests sent", 0)
+					   < 0
+			|| counter_register(&uacreg_cnt_challenges, "uacreg",
+					   "auth_challenges", 0, 0, 0,
+					   "401/407 challenges answered", 0)
+					   < 0
+			|| counter_register(&uacreg_cnt_auto_switch, "uacreg",
+					   "new_dialog_retries", 0, 0, 0,
+					   "lines that switched to a new dialog (auto)", 0)
+					   < 0
+			|| counter_register(&uacreg_cnt_ceiling, "uacreg",
+					   "ceiling_removals", 0, 0, 0,
+					   "lines deleted by the failure ceiling", 0)
+					   < 0)
+		return -1;
+	return 0;
+}
+
+/* fail_classes: a comma separated list of class names */
+static int uacreg_parse_classes(str *list, uint32_t *bits)
+{
+	ur_str_t name;
+	int i = 0, start, c;
+
+	*bits = 0;
+	while(i < list->len) {
+		while(i < list->len && (list->s[i] == ' ' || list->s[i] == ','))
+			i++;
+		start = i;
+		while(i < list->len && list->s[i] != ',' && list->s[i] != ' ')
+			i++;
+		if(i == start)
+			break;
+		name.s = list->s + start;
+		name.len = i - start;
+		c = line_fail_class_parse(name);
+		if(c <= 0) {
+			LM_ERR("fail_classes: unknown class [%.*s]\n", (int)name.len,
+					name.s);
+			return -1;
+		}
+		*bits |= LINE_FC_BIT(c);
+	}
+	return 0;
+}
+
+static int uacreg_check_params(void)
+{
+	if(uacreg_reauth_new_dialog < 0 || uacreg_reauth_new_dialog > 2) {
+		LM_ERR("reauth_new_dialog must be 0, 1 or 2\n");
+		return -1;
+	}
+	if(uacreg_retry_min < 1 || uacreg_retry_max < uacreg_retry_min) {
+		LM_ERR("need 1 <= retry_min <= retry_max\n");
+		return -1;
+	}
+	if(uacreg_fail_ceiling < 0 || uacreg_rate < 0 || uacreg_start_spread < 0
+			|| uacreg_reload_interval < 0 || uacreg_retry_jitter < 0
+			|| uacreg_retry_jitter > 100 || uacreg_refresh_margin < 1
+			|| uacreg_refresh_margin > 50) {
+		LM_ERR("a numeric parameter is out of range (see the README)\n");
+		return -1;
+	}
+	if(uacreg_default_contact.len <= 0) {
+		LM_ERR("default_contact is not set (used for rows without "
+			   "contact_addr)\n");
+		return -1;
+	}
+	memset(&uacreg_cfg, 0, sizeof(uacreg_cfg));
+	uacreg_cfg.retry_min_ms = (uint32_t)uacreg_retry_min * 1000;
+	uacreg_cfg.retry_max_ms = (uint32_t)uacreg_retry_max * 1000;
+	uacreg_cfg.jitter_pct = (uint32_t)uacreg_retry_jitter;
+	uacreg_cfg.retry_after_max_ms = 24 * 3600 * 1000;
+	uacreg_cfg.refresh_margin_pct = (uint32_t)uacreg_refresh_margin;
+	uacreg_cfg.refresh_margin_min_ms = 2000;
+	uacreg_cfg.refresh_margin_max_ms = 60000;
+	uacreg_cfg.fail_ceiling = (uint32_t)uacreg_fail_ceiling;
+	uacreg_cfg.reauth_new_dialog = uacreg_reauth_new_dialog;
+	uacreg_cfg.reuse_nonce = uacreg_reuse_nonce != 0;
+	uacreg_cfg.max_423 = 3;
+	return uacreg_parse_classes(&uacreg_fail_classes, &uacreg_cfg.count_classes);
+}
+
+static int mod_init(void)
+{
+	uint32_t burst;
+
+	if(uacreg_check_params() < 0)
+		return -1;
+	if(load_tm_api(&uacreg_tmb) < 0) {
+		LM_ERR("cannot load the tm API (load tm before uacreg)\n");
+		return -1;
+	}
+	if(udb_init() < 0)
+		return -1;
+	/* a tenth of a second's worth, so a tick never bursts */
+	burst = uacreg_rate > 10 ? (uint32_t)uacreg_rate / 10 : 1;
+	if(ustore_init((uint32_t)uacreg_hash_size, (uint32_t)uacreg_rate, burst)
+			< 0)
+		return -1;
+	if(ucnt_register() < 0) {
+		LM_ERR("cannot register the counters\n");
+		return -1;
+	}
+	if(uscript_init() < 0)
+		return -1;
+	register_basic_timers(1);
+	return 0;
+}
+
+static int child_init(int rank)
+{
+	if(rank == PROC_MAIN) {
+		if(fork_basic_utimer(PROC_TIMER, "uacreg worker", 1, uworker_tick,
+				   NULL, UWORKER_TICK_MS * 1000)
+				< 0) {
+			LM_ERR("cannot start the uacreg process\n");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void mod_destroy(void)
+{
+	uworker_shutdown();
+	udb_close();
+	ustore_destroy();
+}
+
+/* clang-format off */
+static param_export_t params[] = {
+	{"db_url",             PARAM_STR, &uacreg_db_url},
+	{"db_table",           PARAM_STR, &uacreg_db_table},
+	{"default_contact",    PARAM_STR, &uacreg_default_contact},
+	{"default_socket",     PARAM_STR, &uacreg_default_socket},
+	{"hash_size",          PARAM_INT, &uacreg_hash_size},
+	{"rate",               PARAM_INT, &uacreg_rate},
+	{"start_spread",       PARAM_INT, &uacreg_start_spread},
+	{"retry_min",          PARAM_INT, &uacreg_retry_min},
+	{"retry_max",          PARAM_INT, &uacreg_retry_max},
+	{"retry_jitter",       PARAM_INT, &uacreg_retry_jitter},
+	{"refresh_margin",     PARAM_INT, &uacreg_refresh_margin},
+	{"reuse_nonce",        PARAM_INT, &uacreg_reuse_nonce},
+	{"reauth_new_dialog",  PARAM_INT, &uacreg_reauth_new_dialog},
+	{"fail_ceiling",       PARAM_INT, &uacreg_fail_ceiling},
+	{"fail_classes",       PARAM_STR, &uacreg_fail_classes},
+	{"ceiling_route",      PARAM_STR, &uacreg_ceiling_route},
+	{"state_route",        PARAM_STR, &uacreg_state_route},
+	{"event_callback",     PARAM_STR, &uacreg_event_callback},
+	{"reload_interval",    PARAM_INT, &uacreg_reload_interval},
+	{"unregister_on_shutdown", PARAM_INT, &uacreg_unregister_on_shutdown},
+	{"auth_realm_avp",     PARAM_STR, &uacreg_auth_realm_avp},
+	{"auth_username_avp",  PARAM_STR, &uacreg_auth_username_avp},
+	{"auth_password_avp",  PARAM_STR, &uacreg_auth_password_avp},
+	{0, 0, 0}
+};
+
+struct module_exports exports = {
+	"uacreg",        /* module name */
+	DEFAULT_DLFLAGS, /* dlopen flags */
+	uscript_cmds,    /* exported functions */
+	params,          /* exported parameters */
+	urpc_cmds,       /* RPC methods */
+	uscript_pvs,     /* pseudo-variables */
+	0,               /* response handling function */
+	mod_init,        /* module init function */
+	child_init,      /* per-child init function */
+	mod_destroy      /* module destroy function */
+};
+/* clang-format on */
+
+int mod_register(char *path, int *dlflags, void *p1, void *p2)
+{
+	return uscript_kemi_register();
+}

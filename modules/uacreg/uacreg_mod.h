@@ -1,0 +1,35 @@
+/*
+ * uacreg - module parameters and the pieces of glue that other glue files
+ * call.
+ */
+#ifndef UACREG_MOD_H
+#define UACREG_MOD_H
+
+#include "../../core/str.h"
+#include "../../core/counters.h"
+#include "../../modules/tm/tm_load.h"
+#include "line.h"
+
+/* module parameters */
+extern str uacreg_db_url;
+extern str uacreg_db_table;
+extern str uacreg_default_contact; /* contact_addr for rows without one */
+extern str uacreg_default_socket;
+extern int uacreg_rate;		 /* REGISTERs per second */
+extern int uacreg_start_spread; /* seconds, random start delay bound */
+extern int uacreg_unregister_on_shutdown;
+extern int uacreg_reload_interval; /* seconds, 0 = only on demand */
+extern str uacreg_ceiling_route;   /* event route name, or KEMI function */
+extern str uacreg_state_route;
+extern str uacreg_event_callback; /* KEMI function for both events */
+extern struct line_config uacreg_cfg;
+
+extern struct tm_binds uacreg_tmb;
+
+/* counters of events (gauges are computed from the store) */
+extern counter_handle_t uacreg_cnt_sent;
+extern counter_handle_t uacreg_cnt_challenges;
+extern counter_handle_t uacreg_cnt_auto_switch;
+extern counter_handle_t uacreg_cnt_ceiling;
+
+#endif

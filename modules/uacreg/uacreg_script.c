@@ -1,0 +1,502 @@
+/*
+ * uacreg - functions, $uacreg(...), KEMI and event routes (see
+ * uacreg_script.h).
+ */
+#include <stdio.h>
+
+#include "../../core/dprint.h"
+#include "../../core/mod_fix.h"
+#include "../../core/route.h"
+#include "../../core/action.h"
+#include "../../core/fmsg.h"
+#include "../../core/kemi.h"
+#include "../../core/dset.h"
+#include "../../core/lvalue.h"
+#include "../../core/parser/parse_uri.h"
+#include "uacreg_mod.h"
+#include "uacreg_script.h"
+
+/* the line an event route is running for, NULL outside of them */
+static struct usnap *uscript_current = NULL;
+static int uscript_in_ceiling = 0;
+static int uscript_rt_ceiling = -1;
+static int uscript_rt_state = -1;
+static str uscript_ev_ceiling = str_init("uacreg:ceiling");
+static str uscript_ev_state = str_init("uacreg:state");
+
+static void usnap_copy(char *dst, str s)
+{
+	int n = s.len > ROW_MAX_STR ? ROW_MAX_STR : s.len;
+	memcpy(dst, s.s, n);
+	dst[n] = '\0';
+}
+
+void usnap_fill(struct usnap *s, const struct uline *ul)
+{
+	usnap_copy(s->l_uuid, ul_str(ul, ROW_L_UUID));
+	usnap_copy(s->l_username, ul_str(ul, ROW_L_USERNAME));
+	usnap_copy(s->l_domain, ul_str(ul, ROW_L_DOMAIN));
+	usnap_copy(s->r_username, ul_str(ul, ROW_R_USERNAME));
+	usnap_copy(s->r_domain, ul_str(ul, ROW_R_DOMAIN));
+	usnap_copy(s->auth_username, ul_str(ul, ROW_AUTH_USERNAME));
+	usnap_copy(s->auth_proxy, ul_str(ul, ROW_AUTH_PROXY));
+	memcpy(s->reason, ul->reason, UL_REASON_MAX);
+	s->state = ul->sm.state;
+	s->fail_class = ul->sm.fail_class;
+	s->last_code = ul->sm.last_code;
+	s->fail_count = ul->sm.fail_count;
+	s->fail_ceiling = line_ceiling(&ul->sm, &uacreg_cfg);
+	s->new_dialog = line_uses_new_dialog(&ul->sm, &uacreg_cfg);
+	s->keep = 0;
+}
+
+int uscript_init(void)
+{
+	if(uacreg_ceiling_route.len > 0) {
+		uscript_ev_ceiling = uacreg_ceiling_route;
+	}
+	if(uacreg_state_route.len > 0) {
+		uscript_ev_state = uacreg_state_route;
+	}
+	uscript_rt_ceiling = route_lookup(&event_rt, uscript_ev_ceiling.s);
+	if(uscript_rt_ceiling >= 0 && event_rt.rlist[uscript_rt_ceiling] == NULL)
+		uscript_rt_ceiling = -1;
+	uscript_rt_state = route_lookup(&event_rt, uscript_ev_state.s);
+	if(uscript_rt_state >= 0 && event_rt.rlist[uscript_rt_state] == NULL)
+		uscript_rt_state = -1;
+	if(faked_msg_init() < 0) {
+		LM_ERR("cannot init the faked message for event routes\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void uscript_run(int rt, str *evname, struct usnap *s)
+{
+	sr_kemi_eng_t *keng = NULL;
+	sip_msg_t *fmsg;
+	int backup_rt;
+
+	if(rt < 0) {
+		if(uacreg_event_callback.len <= 0)
+			return;
+		keng = sr_kemi_eng_get();
+		if(keng == NULL)
+			return;
+	}
+	uscript_current = s;
+	fmsg = faked_msg_next();
+	backup_rt = get_route_type();
+	set_route_type(EVENT_ROUTE);
+	if(rt >= 0) {
+		run_top_route(event_rt.rlist[rt], fmsg, 0);
+	} else if(sr_kemi_route(keng, fmsg, EVENT_ROUTE, &uacreg_event_callback,
+					  evname)
+			  < 0) {
+		LM_ERR("the KEMI callback failed for %.*s\n", evname->len, evname->s);
+	}
+	set_route_type(backup_rt);
+	uscript_current = NULL;
+}
+
+int uscript_run_ceiling(struct usnap *s)
+{
+	uscript_in_ceiling = 1;
+	uscript_run(uscript_rt_ceiling, &uscript_ev_ceiling, s);
+	uscript_in_ceiling = 0;
+	return s->keep;
+}
+
+void uscript_run_state(struct usnap *s)
+{
+	uscript_run(uscript_rt_state, &uscript_ev_state, s);
+}
+
+/* $uacreg(name): the current event's line; never a secret */
+static int pv_parse_uacreg(pv_spec_t *sp, str *in)
+{
+	if(in == NULL || in->len <= 0)
+		return -1;
+	sp->pvp.pvn.type = PV_NAME_INTSTR;
+	sp->pvp.pvn.u.isname.type = AVP_NAME_STR;
+	sp->pvp.pvn.u.isname.name.s = *in;
+	return 0;
+}
+
+static int pv_get_uacreg(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
+{
+	struct usnap *s = uscript_current;
+	str *n = &param->pvn.u.isname.name.s;
+	const char *v = NULL;
+	int iv = 0, is_int = 0;
+
+	if(s == NULL)
+		return pv_get_null(msg, param, res);
+#define UNAME(lit) (n->len == sizeof(lit) - 1 && !strncmp(n->s, lit, n->len))
+	if(UNAME("l_uuid"))
+		v = s->l_uuid;
+	else if(UNAME("l_username"))
+		v = s->l_username;
+	else if(UNAME("l_domain"))
+		v = s->l_domain;
+	else if(UNAME("r_username"))
+		v = s->r_username;
+	else if(UNAME("r_domain"))
+		v = s->r_domain;
+	else if(UNAME("auth_username"))
+		v = s->auth_username;
+	else if(UNAME("auth_proxy"))
+		v = s->auth_proxy;
+	else if(UNAME("state"))
+		v = line_state_name(s->state);
+	else if(UNAME("fail_class"))
+		v = line_fail_class_name(s->fail_class);
+	else if(UNAME("last_reason"))
+		v = s->reason;
+	else if(UNAME("last_code"))
+		is_int = 1, iv = s->last_code;
+	else if(UNAME("fail_count"))
+		is_int = 1, iv = (int)s->fail_count;
+	else if(UNAME("fail_ceiling"))
+		is_int = 1, iv = (int)s->fail_ceiling;
+	else if(UNAME("new_dialog"))
+		is_int = 1, iv = s->new_dialog;
+#undef UNAME
+	if(is_int)
+		return pv_get_sintval(msg, param, res, iv);
+	if(v == NULL) {
+		LM_ERR("unknown $uacreg field [%.*s]\n", n->len, n->s);
+		return pv_get_null(msg, param, res);
+	}
+	return pv_get_strzval(msg, param, res, (char *)v);
+}
+
+pv_export_t uscript_pvs[] = {
+		{{"uacreg", sizeof("uacreg") - 1}, PVT_OTHER, pv_get_uacreg, 0,
+				pv_parse_uacreg, 0, 0, 0},
+		{{0, 0}, 0, 0, 0, 0, 0, 0, 0}};
+
+/* --- functions, each a KEMI function and a cfg wrapper --- */
+
+static int ki_uacreg_command(sip_msg_t *msg, str *l_uuid, enum ustore_cmd cmd)
+{
+	int rc = ustore_command(l_uuid, cmd);
+	if(rc == -1)
+		LM_NOTICE("no line with l_uuid [%.*s]\n", l_uuid->len, l_uuid->s);
+	return rc < 0 ? rc : 1;
+}
+
+static int ki_uacreg_enable(sip_msg_t *msg, str *l_uuid)
+{
+	return ki_uacreg_command(msg, l_uuid, USTORE_ENABLE);
+}
+static int ki_uacreg_disable(sip_msg_t *msg, str *l_uuid)
+{
+	return ki_uacreg_command(msg, l_uuid, USTORE_DISABLE);
+}
+static int ki_uacreg_refresh(sip_msg_t *msg, str *l_uuid)
+{
+	return ki_uacreg_command(msg, l_uuid, USTORE_REFRESH);
+}
+
+/* 1 registered, -1 not (yet) registered, -2 disabled or stopped, -3 no
+ * such line */
+static int ki_uacreg_status(sip_msg_t *msg, str *l_uuid)
+{
+	struct uline *ul;
+	int rc;
+
+	ustore_lock();
+	ul = ustore_find(l_uuid);
+	if(ul == NULL)
+		rc = -3;
+	else if(ul->sm.state == LINE_DISABLED || ul->sm.state == LINE_CEILING
+			|| ul->sm.state == LINE_REMOVED)
+		rc = -2;
+	else if(ul->sm.expires_at > ul_now())
+		rc = 1;
+	else
+		rc = -1;
+	ustore_unlock();
+	return rc;
+}
+
+static int ki_uacreg_keep(sip_msg_t *msg)
+{
+	if(uscript_current == NULL || !uscript_in_ceiling) {
+		LM_ERR("uacreg_keep() works only in event_route[uacreg:ceiling]\n");
+		return -1;
+	}
+	uscript_current->keep = 1;
+	return 1;
+}
+
+/* The attribute a script looks a line up by. l_uuid is a hash lookup; the
+ * others scan the lines (fine for the occasional call, not per packet at
+ * 100,000 lines). */
+static int uscript_attr(str *attr)
+{
+	static const struct
+	{
+		const char *name;
+		enum row_str f;
+	} attrs[] = {{"l_uuid", ROW_L_UUID}, {"l_username", ROW_L_USERNAME},
+			{"r_username", ROW_R_USERNAME},
+			{"auth_username", ROW_AUTH_USERNAME}};
+	unsigned i;
+
+	for(i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+		if(attr->len == (int)strlen(attrs[i].name)
+				&& strncmp(attr->s, attrs[i].name, attr->len) == 0)
+			return attrs[i].f;
+	return -1;
+}
+
+/* the line whose attribute equals value, under the lock */
+static struct uline *uscript_find(int f, str *value)
+{
+	uint32_t id;
+	struct uline *ul;
+	str v;
+
+	if(f == ROW_L_UUID)
+		return ustore_find(value);
+	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
+			id = table_next(&ustore->table, id + 1)) {
+		ul = table_get(&ustore->table, id);
+		v = ul_str(ul, f);
+		if(v.len == value->len && memcmp(v.s, value->s, v.len) == 0)
+			return ul;
+	}
+	return NULL;
+}
+
+static int ki_uacreg_lookup(sip_msg_t *msg, str *attr, str *value, str *dst)
+{
+	pv_spec_t *sp;
+	pv_value_t val;
+	char uuid[ROW_MAX_STR + 1];
+	struct uline *ul;
+	int f = uscript_attr(attr);
+
+	if(f < 0) {
+		LM_ERR("unknown attribute [%.*s]: use l_uuid, l_username, "
+			   "r_username or auth_username\n",
+				attr->len, attr->s);
+		return -1;
+	}
+	sp = pv_cache_get(dst);
+	if(sp == NULL || sp->setf == NULL) {
+		LM_ERR("[%.*s] is not a writable variable\n", dst->len, dst->s);
+		return -1;
+	}
+	ustore_lock();
+	ul = uscript_find(f, value);
+	if(ul)
+		usnap_copy(uuid, ul_str(ul, ROW_L_UUID));
+	ustore_unlock();
+	if(ul == NULL)
+		return -1;
+	memset(&val, 0, sizeof(val));
+	val.flags = PV_VAL_STR;
+	val.rs.s = uuid;
+	val.rs.len = strlen(uuid);
+	if(sp->setf(msg, &sp->pvp, (int)EQ_T, &val) < 0)
+		return -1;
+	return 1;
+}
+
+/* auth_realm_avp / auth_username_avp / auth_password_avp, as stock uac */
+str uacreg_auth_realm_avp = STR_NULL;
+str uacreg_auth_username_avp = STR_NULL;
+str uacreg_auth_password_avp = STR_NULL;
+
+static int uscript_set_pv(sip_msg_t *msg, str *name, str *value)
+{
+	pv_spec_t *sp;
+	pv_value_t val;
+
+	if(name->len <= 0)
+		return 0;
+	sp = pv_cache_get(name);
+	if(sp == NULL || sp->setf == NULL) {
+		LM_ERR("[%.*s] is not a writable variable\n", name->len, name->s);
+		return -1;
+	}
+	memset(&val, 0, sizeof(val));
+	val.flags = PV_VAL_STR;
+	val.rs = *value;
+	return sp->setf(msg, &sp->pvp, (int)EQ_T, &val) < 0 ? -1 : 0;
+}
+
+/* Points a request at a line's carrier and sets the credentials uac_auth()
+ * reads. mode bit 0: 0 = by l_uuid, 1 = by l_username; bit 1 (value 2):
+ * give the HA1 instead of the password. As stock uac_reg_request_to(). */
+static int ki_uacreg_request_to(sip_msg_t *msg, str *user, int mode)
+{
+	char ruri[2 * ROW_MAX_STR + 8], proxy[ROW_MAX_STR + 1];
+	char realm[ROW_MAX_STR + 1], auser[ROW_MAX_STR + 1];
+	char secret[ROW_MAX_STR + 1];
+	str sruri, sproxy, srealm, suser, ssecret;
+	struct uline *ul;
+	str ru, rd;
+	int rc = -1;
+
+	ustore_lock();
+	ul = uscript_find((mode & 1) ? ROW_L_USERNAME : ROW_L_UUID, user);
+	if(ul) {
+		ru = ul_str(ul, ROW_R_USERNAME);
+		rd = ul_str(ul, ROW_R_DOMAIN);
+		sruri.s = ruri;
+		sruri.len = snprintf(
+				ruri, sizeof(ruri), "sip:%.*s@%.*s", ru.len, ru.s, rd.len, rd.s);
+		usnap_copy(proxy, ul_str(ul, ROW_AUTH_PROXY));
+		usnap_copy(realm, ul_str(ul, ROW_REALM));
+		usnap_copy(auser, ul_str(ul, ROW_AUTH_USERNAME));
+		usnap_copy(secret,
+				ul_str(ul, (mode & 2) ? ROW_AUTH_HA1 : ROW_AUTH_PASSWORD));
+	}
+	ustore_unlock();
+	if(ul == NULL)
+		return -1;
+	sproxy.s = proxy;
+	sproxy.len = strlen(proxy);
+	srealm.s = realm;
+	srealm.len = strlen(realm);
+	suser.s = auser;
+	suser.len = strlen(auser);
+	ssecret.s = secret;
+	ssecret.len = strlen(secret);
+	if(rewrite_uri(msg, &sruri) < 0) {
+		LM_ERR("cannot set the request URI\n");
+		goto done;
+	}
+	if(sproxy.len > 0 && set_dst_uri(msg, &sproxy) < 0) {
+		LM_ERR("cannot set the outbound proxy\n");
+		goto done;
+	}
+	if(uscript_set_pv(msg, &uacreg_auth_realm_avp, &srealm) < 0
+			|| uscript_set_pv(msg, &uacreg_auth_username_avp, &suser) < 0
+			|| uscript_set_pv(msg, &uacreg_auth_password_avp, &ssecret) < 0)
+		goto done;
+	rc = 1;
+done:
+	memset(secret, 0, sizeof(secret));
+	return rc;
+}
+
+static int w_uacreg_enable(sip_msg_t *msg, char *p1, char *p2)
+{
+	str s;
+	if(fixup_get_svalue(msg, (gparam_t *)p1, &s) < 0)
+		return -1;
+	return ki_uacreg_enable(msg, &s);
+}
+static int w_uacreg_disable(sip_msg_t *msg, char *p1, char *p2)
+{
+	str s;
+	if(fixup_get_svalue(msg, (gparam_t *)p1, &s) < 0)
+		return -1;
+	return ki_uacreg_disable(msg, &s);
+}
+static int w_uacreg_refresh(sip_msg_t *msg, char *p1, char *p2)
+{
+	str s;
+	if(fixup_get_svalue(msg, (gparam_t *)p1, &s) < 0)
+		return -1;
+	return ki_uacreg_refresh(msg, &s);
+}
+static int w_uacreg_status(sip_msg_t *msg, char *p1, char *p2)
+{
+	str s;
+	if(fixup_get_svalue(msg, (gparam_t *)p1, &s) < 0)
+		return -1;
+	return ki_uacreg_status(msg, &s);
+}
+static int w_uacreg_keep(sip_msg_t *msg, char *p1, char *p2)
+{
+	return ki_uacreg_keep(msg);
+}
+static int w_uacreg_lookup(sip_msg_t *msg, char *p1, char *p2, char *p3)
+{
+	str attr, value, dst;
+	if(fixup_get_svalue(msg, (gparam_t *)p1, &attr) < 0
+			|| fixup_get_svalue(msg, (gparam_t *)p2, &value) < 0
+			|| fixup_get_svalue(msg, (gparam_t *)p3, &dst) < 0)
+		return -1;
+	return ki_uacreg_lookup(msg, &attr, &value, &dst);
+}
+static int w_uacreg_request_to(sip_msg_t *msg, char *p1, char *p2)
+{
+	str user;
+	int mode = 0;
+	if(fixup_get_svalue(msg, (gparam_t *)p1, &user) < 0)
+		return -1;
+	if(p2 && fixup_get_ivalue(msg, (gparam_t *)p2, &mode) < 0)
+		return -1;
+	return ki_uacreg_request_to(msg, &user, mode);
+}
+
+cmd_export_t uscript_cmds[] = {
+		{"uacreg_enable", (cmd_function)w_uacreg_enable, 1, fixup_spve_null,
+				fixup_free_spve_null, ANY_ROUTE},
+		{"uacreg_disable", (cmd_function)w_uacreg_disable, 1, fixup_spve_null,
+				fixup_free_spve_null, ANY_ROUTE},
+		{"uacreg_refresh", (cmd_function)w_uacreg_refresh, 1, fixup_spve_null,
+				fixup_free_spve_null, ANY_ROUTE},
+		{"uacreg_status", (cmd_function)w_uacreg_status, 1, fixup_spve_null,
+				fixup_free_spve_null, ANY_ROUTE},
+		{"uacreg_keep", (cmd_function)w_uacreg_keep, 0, 0, 0, EVENT_ROUTE},
+		{"uacreg_lookup", (cmd_function)w_uacreg_lookup, 3, fixup_spve_all,
+				fixup_free_spve_all, ANY_ROUTE},
+		{"uacreg_request_to", (cmd_function)w_uacreg_request_to, 1,
+				fixup_spve_null, fixup_free_spve_null, ANY_ROUTE},
+		{"uacreg_request_to", (cmd_function)w_uacreg_request_to, 2,
+				fixup_spve_igp, fixup_free_spve_igp, ANY_ROUTE},
+		{0, 0, 0, 0, 0, 0}};
+
+/* clang-format off */
+static sr_kemi_t uscript_kemi_exports[] = {
+	{ str_init("uacreg"), str_init("uacreg_enable"),
+		SR_KEMIP_INT, ki_uacreg_enable,
+		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("uacreg"), str_init("uacreg_disable"),
+		SR_KEMIP_INT, ki_uacreg_disable,
+		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("uacreg"), str_init("uacreg_refresh"),
+		SR_KEMIP_INT, ki_uacreg_refresh,
+		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("uacreg"), str_init("uacreg_status"),
+		SR_KEMIP_INT, ki_uacreg_status,
+		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("uacreg"), str_init("uacreg_keep"),
+		SR_KEMIP_INT, ki_uacreg_keep,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("uacreg"), str_init("uacreg_lookup"),
+		SR_KEMIP_INT, ki_uacreg_lookup,
+		{ SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_STR,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("uacreg"), str_init("uacreg_request_to"),
+		SR_KEMIP_INT, ki_uacreg_request_to,
+		{ SR_KEMIP_STR, SR_KEMIP_INT, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ {0, 0}, {0, 0}, 0, NULL, { 0, 0, 0, 0, 0, 0 } }
+};
+/* clang-format on */
+
+int uscript_kemi_register(void)
+{
+	return sr_kemi_modules_add(uscript_kemi_exports);
+}

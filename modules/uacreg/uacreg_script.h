@@ -1,0 +1,45 @@
+/*
+ * uacreg - what kamailio.cfg and KEMI scripts see: functions, $uacreg(...),
+ * and the event routes uacreg:state and uacreg:ceiling.
+ */
+#ifndef UACREG_SCRIPT_H
+#define UACREG_SCRIPT_H
+
+#include "../../core/sr_module.h"
+#include "../../core/pvar.h"
+#include "uacreg_store.h"
+
+/* A copy of a line for an event route, made under the lock: the route runs
+ * without it. Never holds auth_password or auth_ha1. */
+struct usnap
+{
+	char l_uuid[ROW_MAX_STR + 1];
+	char l_username[ROW_MAX_STR + 1];
+	char l_domain[ROW_MAX_STR + 1];
+	char r_username[ROW_MAX_STR + 1];
+	char r_domain[ROW_MAX_STR + 1];
+	char auth_username[ROW_MAX_STR + 1];
+	char auth_proxy[ROW_MAX_STR + 1];
+	char reason[UL_REASON_MAX];
+	int state;
+	int fail_class;
+	int last_code;
+	uint32_t fail_count;
+	uint32_t fail_ceiling;
+	int new_dialog;
+	int keep; /* set by uacreg_keep() in the ceiling route */
+};
+
+void usnap_fill(struct usnap *s, const struct uline *ul);
+
+int uscript_init(void);
+/* runs event_route[uacreg:ceiling] (or the KEMI callback); returns 1 when
+ * the route called uacreg_keep() */
+int uscript_run_ceiling(struct usnap *s);
+void uscript_run_state(struct usnap *s);
+
+extern cmd_export_t uscript_cmds[];
+extern pv_export_t uscript_pvs[];
+int uscript_kemi_register(void);
+
+#endif

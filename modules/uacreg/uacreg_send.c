@@ -1,0 +1,486 @@
+/*
+ * uacreg - REGISTER through tm, and the reply callback (see uacreg_send.h).
+ *
+ * Every REGISTER goes out with t_request_within() on a dlg_t built here from
+ * the line's own Call-ID, From tag and CSeq. That keeps the choice between
+ * "same dialog" and "new dialog" entirely in the state machine: a new dialog
+ * is nothing more than a fresh Call-ID and tag and CSeq 1.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "../../core/dprint.h"
+#include "../../core/ut.h"
+#include "../../core/trim.h"
+#include "../../core/rand/kam_rand.h"
+#include "../../core/parser/msg_parser.h"
+#include "../../core/parser/parse_uri.h"
+#include "../../core/parser/contact/parse_contact.h"
+#include "../../modules/tm/tm_load.h"
+#include "digest.h"
+#include "uacreg_mod.h"
+#include "uacreg_send.h"
+
+#define USEND_AUTH_MAX 2048
+#define USEND_BUF 4096
+
+/* what a REGISTER needs, copied out of the line under the lock */
+struct usend
+{
+	uintptr_t cbp;
+	struct socket_info *sock;
+	unsigned int cseq;
+	str ruri, from, to, proxy, call_id, from_tag, hdrs;
+	char buf[USEND_BUF];
+	char hdr_buf[USEND_AUTH_MAX + 1024];
+};
+
+/* The callback parameter carries the line's id, slot generation and the low
+ * bits of the attempt: no allocation per request, and a reply for a line
+ * that was removed or replaced since finds nothing. */
+static uintptr_t usend_pack(uint32_t id, uint32_t gen, uint32_t attempt)
+{
+	return ((uintptr_t)id << 32) | ((uintptr_t)(gen & 0xffff) << 16)
+		   | (attempt & 0xffff);
+}
+
+static void usend_unpack(
+		uintptr_t v, uint32_t *id, uint32_t *gen16, uint32_t *attempt16)
+{
+	*id = (uint32_t)(v >> 32);
+	*gen16 = (uint32_t)(v >> 16) & 0xffff;
+	*attempt16 = (uint32_t)v & 0xffff;
+}
+
+static void usend_hex(char *out, int nchars)
+{
+	static const char hex[] = "0123456789abcdef";
+	int i;
+	uint32_t r = 0;
+
+	for(i = 0; i < nchars; i++) {
+		if((i & 7) == 0)
+			r = (uint32_t)kam_rand() ^ ((uint32_t)getpid() << 16);
+		out[i] = hex[r & 0xf];
+		r >>= 4;
+	}
+}
+
+/* a fresh Call-ID and From tag for a new dialog, kept in the line */
+static int usend_new_dialog(struct uline *ul)
+{
+	char cid[40], tag[16];
+	str scid = {cid, 0}, stag = {tag, sizeof(tag)};
+	const str *vals[UL_DYN_COUNT] = {0};
+	uint64_t now = ul_now();
+
+	usend_hex(cid, 16);
+	scid.len = 16 + snprintf(cid + 16, sizeof(cid) - 16, "-%llx-uacreg",
+						   (unsigned long long)(now & 0xffffffffffULL));
+	usend_hex(tag, sizeof(tag));
+	vals[UL_CALL_ID] = &scid;
+	vals[UL_FROM_TAG] = &stag;
+	return ul_set_dyn(ul, vals);
+}
+
+static ur_str_t usend_ur(str s)
+{
+	ur_str_t r = {s.s, (size_t)s.len};
+	return r;
+}
+
+/* the Authorization value for the kept challenge, or -1 */
+static int usend_auth(struct uline *ul, const str *ruri, char *out, size_t size)
+{
+	struct digest_challenge ch;
+	struct digest_creds cr;
+	struct digest_request rq;
+	char cnonce[16];
+	int n;
+
+	memset(&ch, 0, sizeof(ch));
+	ch.alg = ul->ch_alg;
+	ch.qop = ul->ch_qop;
+	ch.realm = usend_ur(ul_dyn(ul, UL_CH_REALM));
+	ch.nonce = usend_ur(ul_dyn(ul, UL_CH_NONCE));
+	ch.opaque = usend_ur(ul_dyn(ul, UL_CH_OPAQUE));
+	cr.username = usend_ur(ul_str(ul, ROW_AUTH_USERNAME));
+	cr.password = usend_ur(ul_str(ul, ROW_AUTH_PASSWORD));
+	cr.ha1 = usend_ur(ul_str(ul, ROW_AUTH_HA1));
+	usend_hex(cnonce, sizeof(cnonce));
+	rq.method = UR_STR_LIT("REGISTER");
+	rq.uri = usend_ur(*ruri);
+	rq.body = UR_STR_NULL;
+	rq.nc = ul->sm.nc;
+	rq.cnonce.s = cnonce;
+	rq.cnonce.len = sizeof(cnonce);
+	n = digest_build_authorization(&ch, &cr, &rq, out, size);
+	if(n < 0) {
+		str uuid = ul_str(ul, ROW_L_UUID);
+		LM_ERR("line [%.*s]: cannot answer the %s challenge (error %d)\n",
+				uuid.len, uuid.s, digest_alg_name(ch.alg), n);
+	}
+	return n;
+}
+
+/* appends "<fmt>" to buf at *pos; 0 or -1 when full */
+static int usend_put(char *buf, size_t size, size_t *pos, str *out,
+		const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *pos, size - *pos, fmt, ap);
+	va_end(ap);
+	if(n < 0 || (size_t)n >= size - *pos)
+		return -1;
+	if(out) {
+		out->s = buf + *pos;
+		out->len = n;
+	}
+	*pos += n + 1; /* keep the NUL, strings stay printable */
+	return 0;
+}
+
+/* copies what the REGISTER needs; -1 when the line cannot build one */
+static int usend_prepare(
+		struct uline *ul, const struct line_send *act, struct usend *us)
+{
+	str uuid = ul_str(ul, ROW_L_UUID), rdom = ul_str(ul, ROW_R_DOMAIN);
+	str ruser = ul_str(ul, ROW_R_USERNAME), proxy = ul_str(ul, ROW_AUTH_PROXY);
+	str caddr = ul_str(ul, ROW_CONTACT_ADDR), cid, tag;
+	char auth[USEND_AUTH_MAX];
+	size_t pos = 0, hpos = 0;
+	int alen = 0;
+
+	if(act->new_dialog || ul->dyn_len[UL_CALL_ID] == 0) {
+		if(usend_new_dialog(ul) < 0)
+			return -1;
+	}
+	if(caddr.len == 0)
+		caddr = uacreg_default_contact;
+	cid = ul_dyn(ul, UL_CALL_ID);
+	tag = ul_dyn(ul, UL_FROM_TAG);
+	if(usend_put(us->buf, sizeof(us->buf), &pos, &us->ruri, "sip:%.*s",
+			   rdom.len, rdom.s)
+					< 0
+			|| usend_put(us->buf, sizeof(us->buf), &pos, &us->to,
+					   "sip:%.*s@%.*s", ruser.len, ruser.s, rdom.len, rdom.s)
+					   < 0
+			|| usend_put(us->buf, sizeof(us->buf), &pos, &us->proxy, "%.*s",
+					   proxy.len, proxy.s)
+					   < 0
+			|| usend_put(us->buf, sizeof(us->buf), &pos, &us->call_id, "%.*s",
+					   cid.len, cid.s)
+					   < 0
+			|| usend_put(us->buf, sizeof(us->buf), &pos, &us->from_tag,
+					   "%.*s", tag.len, tag.s)
+					   < 0)
+		return -1;
+	us->from = us->to;
+	if(act->with_auth) {
+		alen = usend_auth(ul, &us->ruri, auth, sizeof(auth));
+		if(alen < 0)
+			return -1;
+	}
+	if(usend_put(us->hdr_buf, sizeof(us->hdr_buf), &hpos, &us->hdrs,
+			   "Contact: <sip:%.*s@%.*s>\r\nExpires: %u\r\n%s%s%.*s%s",
+			   uuid.len, uuid.s, caddr.len, caddr.s, act->expires,
+			   alen ? (ul->ch_proxy ? "Proxy-Authorization: "
+									: "Authorization: ")
+					: "",
+			   "", alen, auth, alen ? "\r\n" : "")
+			< 0)
+		return -1;
+	us->sock = ul->sock;
+	us->cseq = act->cseq;
+	us->cbp = usend_pack(ul->id, table_gen(&ustore->table, ul->id), act->attempt);
+	return 0;
+}
+
+static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps);
+
+void usend_register(struct uline *ul, const struct line_send *act)
+{
+	static str method = str_init("REGISTER");
+	struct usend *us;
+	struct line_env env;
+	uac_req_t uac_r;
+	dlg_t dlg;
+	uint32_t id, gen, attempt;
+	int ret, old_state, old_fc;
+
+	us = pkg_malloc(sizeof(*us));
+	if(us == NULL || usend_prepare(ul, act, us) < 0) {
+		str uuid = ul_str(ul, ROW_L_UUID);
+		LM_ERR("line [%.*s]: cannot build the REGISTER\n", uuid.len, uuid.s);
+		env = ul_env();
+		old_state = ul->sm.state;
+		old_fc = ul->sm.fail_class;
+		ustore_apply(ul, old_state, old_fc,
+				line_on_send_error(&ul->sm, act->attempt, &env));
+		if(us)
+			pkg_free(us);
+		return;
+	}
+	id = ul->id;
+	gen = table_gen(&ustore->table, id);
+	attempt = act->attempt;
+	ustore_unlock();
+
+	memset(&dlg, 0, sizeof(dlg));
+	dlg.id.call_id = us->call_id;
+	dlg.id.loc_tag = us->from_tag;
+	/* t_request_within() increments it */
+	dlg.loc_seq.value = us->cseq - 1;
+	dlg.loc_seq.is_set = 1;
+	dlg.loc_uri = us->from;
+	dlg.rem_uri = us->to;
+	dlg.rem_target = us->ruri;
+	if(us->proxy.len)
+		dlg.dst_uri = us->proxy;
+	dlg.send_sock = us->sock;
+	dlg.state = DLG_CONFIRMED;
+
+	memset(&uac_r, 0, sizeof(uac_r));
+	uac_r.method = &method;
+	uac_r.headers = &us->hdrs;
+	uac_r.dialog = &dlg;
+	uac_r.cb_flags = TMCB_LOCAL_COMPLETED;
+	uac_r.cb = usend_reply_cb;
+	uac_r.cbp = (void *)us->cbp;
+	if(us->sock == NULL && uacreg_default_socket.len > 0)
+		uac_r.ssock = &uacreg_default_socket;
+	ret = uacreg_tmb.t_request_within(&uac_r);
+	if(ret >= 0)
+		counter_inc(uacreg_cnt_sent);
+	pkg_free(us);
+
+	ustore_lock();
+	if(ret < 0) {
+		ul = ustore_get(id, gen);
+		if(ul) {
+			str uuid = ul_str(ul, ROW_L_UUID);
+			LM_ERR("line [%.*s]: tm could not send the REGISTER "
+				   "(transport)\n",
+					uuid.len, uuid.s);
+			env = ul_env();
+			old_state = ul->sm.state;
+			old_fc = ul->sm.fail_class;
+			ustore_apply(ul, old_state, old_fc,
+					line_on_send_error(&ul->sm, attempt, &env));
+		}
+	}
+}
+
+/* leading decimal digits of a header body; 0 when none */
+static uint32_t usend_header_uint(struct hdr_field *h)
+{
+	str b = h->body;
+	uint32_t v = 0;
+	int i;
+
+	trim(&b);
+	for(i = 0; i < b.len && b.s[i] >= '0' && b.s[i] <= '9'; i++) {
+		if(v > 100000000)
+			return UINT32_MAX; /* absurd: the caller bounds it */
+		v = v * 10 + (b.s[i] - '0');
+	}
+	return v;
+}
+
+/* Expires granted to our Contact (the one whose user is our l_uuid):
+ * its expires parameter, else the Expires header, else -1 */
+static int64_t usend_granted(struct sip_msg *rpl, const str *uuid, int *listed)
+{
+	struct hdr_field *h;
+	contact_t *c;
+	struct sip_uri puri;
+	int64_t hdr_expires = -1;
+	unsigned int v;
+
+	*listed = 0;
+	for(h = rpl->headers; h; h = h->next) {
+		if(h->type == HDR_EXPIRES_T)
+			hdr_expires = usend_header_uint(h);
+	}
+	for(h = rpl->contact; h; h = next_sibling_hdr(h)) {
+		if(parse_contact(h) < 0 || h->parsed == NULL)
+			continue;
+		for(c = ((contact_body_t *)h->parsed)->contacts; c; c = c->next) {
+			if(parse_uri(c->uri.s, c->uri.len, &puri) < 0)
+				continue;
+			if(puri.user.len != uuid->len
+					|| memcmp(puri.user.s, uuid->s, uuid->len) != 0)
+				continue;
+			*listed = 1;
+			if(c->expires && c->expires->body.len
+					&& str2int(&c->expires->body, &v) == 0)
+				return v;
+			return hdr_expires;
+		}
+	}
+	return hdr_expires;
+}
+
+/* the strongest usable challenge of the reply */
+static void usend_challenge(struct sip_msg *rpl, int code, struct line_reply *r)
+{
+	struct hdr_field *h;
+	struct digest_challenge ch;
+	int want = code == 407 ? HDR_PROXY_AUTHENTICATE_T : HDR_WWW_AUTHENTICATE_T;
+	int rc;
+
+	r->challenge_err = DIGEST_E_MALFORMED; /* none found */
+	for(h = rpl->headers; h; h = h->next) {
+		if(h->type != want)
+			continue;
+		rc = digest_parse_challenge(h->body.s, h->body.len, &ch);
+		if(rc < 0) {
+			if(!r->has_challenge)
+				r->challenge_err = rc;
+			continue;
+		}
+		if(!r->has_challenge || digest_stronger(&ch, &r->ch) > 0) {
+			r->ch = ch;
+			r->has_challenge = 1;
+			r->challenge_err = 0;
+		}
+	}
+}
+
+static void usend_summarise(struct sip_msg *rpl, int code, const str *uuid,
+		struct line_reply *r, int *listed)
+{
+	struct hdr_field *h;
+
+	*listed = -1;
+	r->code = code;
+	r->granted = -1;
+	if(rpl == NULL || rpl == FAKED_REPLY) {
+		r->local = 1;
+		return;
+	}
+	if(parse_headers(rpl, HDR_EOH_F, 0) < 0) {
+		LM_NOTICE("line [%.*s]: reply %d has malformed headers\n", uuid->len,
+				uuid->s, code);
+		return;
+	}
+	if(code == 401 || code == 407)
+		usend_challenge(rpl, code, r);
+	else if(code >= 200 && code < 300)
+		r->granted = usend_granted(rpl, uuid, listed);
+	for(h = rpl->headers; h; h = h->next) {
+		if(h->type == HDR_MIN_EXPIRES_T)
+			r->min_expires = usend_header_uint(h);
+		else if(h->type == HDR_RETRY_AFTER_T)
+			r->retry_after = usend_header_uint(h);
+	}
+}
+
+/* keeps the challenge for answers and refreshes */
+static void usend_keep_challenge(struct uline *ul, const struct line_reply *r)
+{
+	const str *vals[UL_DYN_COUNT] = {0};
+	str realm = {(char *)r->ch.realm.s, (int)r->ch.realm.len};
+	str nonce = {(char *)r->ch.nonce.s, (int)r->ch.nonce.len};
+	str opaque = {(char *)r->ch.opaque.s, (int)r->ch.opaque.len};
+
+	vals[UL_CH_REALM] = &realm;
+	vals[UL_CH_NONCE] = &nonce;
+	vals[UL_CH_OPAQUE] = &opaque;
+	if(ul_set_dyn(ul, vals) < 0)
+		return;
+	ul->ch_alg = (uint8_t)r->ch.alg;
+	ul->ch_qop = (uint8_t)r->ch.qop;
+	ul->ch_proxy = r->code == 407;
+}
+
+static void usend_log(const struct uline *ul, const struct line_reply *r,
+		int bits, int listed)
+{
+	str uuid = ul_str(ul, ROW_L_UUID);
+
+	if(bits & LINE_R_AUTO_SWITCH)
+		LM_NOTICE("line [%.*s]: 400 to credentials in the same dialog: "
+				  "switching to a new dialog for re-authentication\n",
+				uuid.len, uuid.s);
+	if(bits & LINE_R_CEILING)
+		LM_WARN("line [%.*s]: failure ceiling reached after %u failures "
+				"(last %d %s, %s): stopped\n",
+				uuid.len, uuid.s, ul->sm.fail_count, r->code, ul->reason,
+				line_fail_class_name(ul->sm.fail_class));
+	else if(bits & LINE_R_FAILED)
+		LM_NOTICE("line [%.*s]: REGISTER failed: %d %s (%s, %u counted, "
+				  "retry in %llu ms)\n",
+				uuid.len, uuid.s, r->code, ul->reason,
+				line_fail_class_name(ul->sm.fail_class), ul->sm.fail_count,
+				(unsigned long long)(ul->sm.due ? ul->sm.due - ul_now() : 0));
+	if((bits & LINE_R_FAILED) && ul->sm.fail_class == LINE_FC_BAD_CHALLENGE)
+		LM_NOTICE("line [%.*s]: the challenge was unusable (error %d)\n",
+				uuid.len, uuid.s, r->challenge_err);
+	if((bits & LINE_R_REGISTERED) && listed == 0)
+		LM_NOTICE("line [%.*s]: 200 OK does not list our Contact; assuming "
+				  "%u s\n",
+				uuid.len, uuid.s, ul->sm.granted);
+	if((bits & LINE_R_REGISTERED) && (bits & LINE_R_STATE))
+		LM_INFO("line [%.*s]: registered for %u s\n", uuid.len, uuid.s,
+				ul->sm.granted);
+}
+
+static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
+{
+	struct line_reply r;
+	struct line_env env;
+	struct uline *ul;
+	uint32_t id, gen16, attempt16;
+	int bits, old_state, old_fc, listed;
+	str uuid, reason = STR_NULL;
+
+	if(ps->param == NULL)
+		return;
+	usend_unpack((uintptr_t)*ps->param, &id, &gen16, &attempt16);
+	memset(&r, 0, sizeof(r));
+	if(ps->rpl && ps->rpl != FAKED_REPLY)
+		reason = ps->rpl->first_line.u.reply.reason;
+
+	ustore_lock();
+	ul = table_get(&ustore->table, id);
+	if(ul == NULL || (table_gen(&ustore->table, id) & 0xffff) != gen16) {
+		ustore_unlock();
+		LM_INFO("reply %d for a line removed or replaced since: ignored\n",
+				ps->code);
+		return;
+	}
+	uuid = ul_str(ul, ROW_L_UUID);
+	usend_summarise(ps->rpl, ps->code, &uuid, &r, &listed);
+	/* the reply answers the request in flight only if the attempt matches */
+	r.attempt = (ul->sm.attempt & 0xffff) == attempt16 ? ul->sm.attempt
+													   : ul->sm.attempt + 1;
+	env = ul_env();
+	old_state = ul->sm.state;
+	old_fc = ul->sm.fail_class;
+	bits = line_on_reply(
+			&ul->sm, &r, usend_ur(ul_str(ul, ROW_REALM)), &env);
+	if(!(bits & LINE_R_IGNORED)) {
+		int n = reason.len < UL_REASON_MAX - 1 ? reason.len : UL_REASON_MAX - 1;
+		memcpy(ul->reason, reason.s, n > 0 ? n : 0);
+		ul->reason[n > 0 ? n : 0] = '\0';
+		if(r.local)
+			snprintf(ul->reason, UL_REASON_MAX, "%s",
+					r.code == 408 ? "local timeout" : "local error");
+		if(bits & LINE_R_KEEP_CHALLENGE)
+			usend_keep_challenge(ul, &r);
+		if(bits & LINE_R_REGISTERED)
+			ul->sm.granted = ul->sm.granted ? ul->sm.granted : ul->sm.expires;
+		usend_log(ul, &r, bits, listed);
+	}
+	ustore_apply(ul, old_state, old_fc, bits);
+	ustore_unlock();
+	if(bits & LINE_R_KEEP_CHALLENGE)
+		counter_inc(uacreg_cnt_challenges);
+	if(bits & LINE_R_AUTO_SWITCH)
+		counter_inc(uacreg_cnt_auto_switch);
+}

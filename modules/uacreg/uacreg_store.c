@@ -1,0 +1,315 @@
+/*
+ * uacreg - the lines in shared memory (see uacreg_store.h).
+ */
+#include <time.h>
+
+#include "../../core/dprint.h"
+#include "../../core/mem/shm_mem.h"
+#include "../../core/rand/kam_rand.h"
+#include "uacreg_mod.h"
+#include "uacreg_store.h"
+
+struct ustore *ustore = NULL;
+
+static void *ul_shm_alloc(size_t n)
+{
+	return shm_malloc(n);
+}
+static void *ul_shm_realloc(void *p, size_t n)
+{
+	return shm_realloc(p, n);
+}
+static void ul_shm_free(void *p)
+{
+	shm_free(p);
+}
+static const struct ur_alloc ul_shm = {
+		ul_shm_alloc, ul_shm_realloc, ul_shm_free};
+
+uint64_t ul_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct line_env ul_env(void)
+{
+	struct line_env env;
+	env.now = ul_now();
+	env.rnd = (uint32_t)kam_rand();
+	env.cfg = &uacreg_cfg;
+	return env;
+}
+
+int ustore_init(uint32_t hash_size, uint32_t rate, uint32_t burst)
+{
+	ustore = shm_malloc(sizeof(*ustore));
+	if(ustore == NULL) {
+		SHM_MEM_ERROR;
+		return -1;
+	}
+	memset(ustore, 0, sizeof(*ustore));
+	if(lock_init(&ustore->lock) == NULL) {
+		LM_ERR("cannot init the store lock\n");
+		return -1;
+	}
+	if(table_init(&ustore->table, &ul_shm, hash_size) < 0
+			|| sched_init(&ustore->sched, &ul_shm) < 0) {
+		SHM_MEM_ERROR;
+		return -1;
+	}
+	pacer_init(&ustore->pacer, rate, burst, ul_now());
+	return 0;
+}
+
+void ustore_destroy(void)
+{
+	uint32_t id;
+	if(ustore == NULL)
+		return;
+	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
+			id = table_next(&ustore->table, id + 1))
+		ul_free(table_get(&ustore->table, id));
+	table_destroy(&ustore->table);
+	sched_destroy(&ustore->sched);
+	shm_free(ustore);
+	ustore = NULL;
+}
+
+struct uline *ul_new(const struct row *r, uint32_t db_id)
+{
+	struct uline *ul;
+	size_t size = 0;
+	char *p;
+	int f;
+
+	for(f = 0; f < ROW_STR_COUNT; f++)
+		size += r->s[f].len;
+	ul = shm_malloc(sizeof(*ul) + size);
+	if(ul == NULL) {
+		SHM_MEM_ERROR;
+		return NULL;
+	}
+	memset(ul, 0, sizeof(*ul));
+	p = ul->data;
+	for(f = 0; f < ROW_STR_COUNT; f++) {
+		ul->soff[f] = (uint16_t)(p - ul->data);
+		ul->slen[f] = (uint16_t)r->s[f].len;
+		if(r->s[f].s == NULL)
+			ul->snull |= 1u << f;
+		else if(r->s[f].len)
+			memcpy(p, r->s[f].s, r->s[f].len);
+		p += r->s[f].len;
+	}
+	ul->db_id = db_id;
+	ul->id = TABLE_NO_ID;
+	ul->fingerprint = row_reg_fingerprint(r);
+	ul->row_flags = (uint32_t)r->flags;
+	ul->reg_delay = (uint32_t)r->reg_delay;
+	ul->row_dialog_mode = (int8_t)r->reauth_new_dialog;
+	ul->row_ceiling_null = r->fail_ceiling < 0;
+	ul->sm.dialog_mode = (int8_t)r->reauth_new_dialog;
+	ul->sm.fail_ceiling = (int32_t)r->fail_ceiling;
+	ul->sm.fail_count = (uint32_t)r->fail_count;
+	return ul;
+}
+
+void ul_free(struct uline *ul)
+{
+	if(ul == NULL)
+		return;
+	if(ul->dyn)
+		shm_free(ul->dyn);
+	shm_free(ul);
+}
+
+int ul_set_dyn(struct uline *ul, const str *vals[UL_DYN_COUNT])
+{
+	str cur[UL_DYN_COUNT];
+	size_t size = 0;
+	char *buf, *p;
+	int i;
+
+	for(i = 0; i < UL_DYN_COUNT; i++) {
+		cur[i] = vals[i] ? *vals[i] : ul_dyn(ul, i);
+		if(cur[i].len < 0 || cur[i].len > 0xffff)
+			return -1;
+		size += cur[i].len;
+	}
+	buf = size ? shm_malloc(size) : NULL;
+	if(size && buf == NULL) {
+		SHM_MEM_ERROR;
+		return -1;
+	}
+	p = buf;
+	for(i = 0; i < UL_DYN_COUNT; i++) {
+		if(cur[i].len)
+			memcpy(p, cur[i].s, cur[i].len);
+		p += cur[i].len;
+		ul->dyn_len[i] = (uint16_t)cur[i].len;
+	}
+	if(ul->dyn)
+		shm_free(ul->dyn);
+	ul->dyn = buf;
+	return 0;
+}
+
+int ustore_add(struct uline *ul)
+{
+	str uuid = ul_str(ul, ROW_L_UUID);
+	ur_str_t key = {uuid.s, (size_t)uuid.len};
+
+	ul->id = table_add(&ustore->table, key, ul);
+	if(ul->id == TABLE_NO_ID)
+		return -1;
+	ustore->state_count[ul->sm.state]++;
+	ustore->fail_class_count[ul->sm.fail_class]++;
+	if(ul->sm.due && sched_set(&ustore->sched, ul->id, ul->sm.due) < 0) {
+		ustore_take_out(ul);
+		return -1;
+	}
+	return 0;
+}
+
+void ustore_take_out(struct uline *ul)
+{
+	if(ul->id == TABLE_NO_ID)
+		return;
+	sched_remove(&ustore->sched, ul->id);
+	ustore->state_count[ul->sm.state]--;
+	ustore->fail_class_count[ul->sm.fail_class]--;
+	table_remove(&ustore->table, ul->id);
+	ul->id = TABLE_NO_ID;
+}
+
+struct uline *ustore_find(const str *l_uuid)
+{
+	ur_str_t key = {l_uuid->s, (size_t)l_uuid->len};
+	uint32_t id = table_find(&ustore->table, key);
+	return id == TABLE_NO_ID ? NULL : table_get(&ustore->table, id);
+}
+
+struct uline *ustore_get(uint32_t id, uint32_t gen)
+{
+	if(table_gen(&ustore->table, id) != gen)
+		return NULL;
+	return table_get(&ustore->table, id);
+}
+
+void ustore_pend(struct uline *ul, uint8_t what)
+{
+	int queued = ul->pending != 0;
+
+	ul->pending |= what;
+	if(queued || what == 0)
+		return;
+	ul->next_pending = NULL;
+	if(ustore->pending_tail == NULL)
+		ustore->pending_head = ul;
+	else
+		ustore->pending_tail->next_pending = ul;
+	ustore->pending_tail = ul;
+}
+
+struct uline *ustore_next_pending(void)
+{
+	struct uline *ul = ustore->pending_head;
+
+	if(ul == NULL)
+		return NULL;
+	ustore->pending_head = ul->next_pending;
+	if(ustore->pending_head == NULL)
+		ustore->pending_tail = NULL;
+	ul->next_pending = NULL;
+	return ul;
+}
+
+void ustore_drop(struct uline *ul)
+{
+	ustore_take_out(ul);
+	if(ul->pending)
+		ul->pending = UL_P_FREE; /* the uacreg process frees it */
+	else
+		ul_free(ul);
+}
+
+static void ustore_queue_event(struct uline *ul)
+{
+	struct ul_event *ev;
+
+	if(ustore->ev_count == UL_EVENT_RING) {
+		ustore->ev_dropped++;
+		return;
+	}
+	ev = &ustore->events[(ustore->ev_head + ustore->ev_count) % UL_EVENT_RING];
+	ustore->ev_count++;
+	ev->id = ul->id;
+	ev->gen = table_gen(&ustore->table, ul->id);
+	ev->state = ul->sm.state;
+	ev->fail_class = ul->sm.fail_class;
+	ev->code = ul->sm.last_code;
+}
+
+int ustore_apply(struct uline *ul, int old_state, int old_fc, int bits)
+{
+	if(old_state != ul->sm.state) {
+		ustore->state_count[old_state]--;
+		ustore->state_count[ul->sm.state]++;
+	}
+	if(old_fc != ul->sm.fail_class) {
+		ustore->fail_class_count[old_fc]--;
+		ustore->fail_class_count[ul->sm.fail_class]++;
+	}
+	if(bits & LINE_R_IGNORED)
+		return bits;
+	if(ul->sm.due)
+		sched_set(&ustore->sched, ul->id, ul->sm.due);
+	else
+		sched_remove(&ustore->sched, ul->id);
+	if(bits & LINE_R_COUNT)
+		ustore_pend(ul, UL_P_PERSIST);
+	if(bits & LINE_R_CEILING)
+		ustore_pend(ul, UL_P_CEILING);
+	if(bits & LINE_R_GONE)
+		ustore_pend(ul, UL_P_FREE);
+	if(bits & LINE_R_STATE)
+		ustore_queue_event(ul);
+	return bits;
+}
+
+int ustore_command(const str *l_uuid, enum ustore_cmd cmd)
+{
+	struct line_env env = ul_env();
+	struct uline *ul;
+	int bits = 0, old_state, old_fc;
+
+	ustore_lock();
+	ul = ustore_find(l_uuid);
+	if(ul == NULL) {
+		ustore_unlock();
+		return -1;
+	}
+	old_state = ul->sm.state;
+	old_fc = ul->sm.fail_class;
+	switch(cmd) {
+		case USTORE_ENABLE:
+			bits = line_enable(&ul->sm, &env);
+			break;
+		case USTORE_DISABLE:
+			bits = line_disable(&ul->sm, &env);
+			break;
+		case USTORE_REFRESH:
+			bits = line_refresh(&ul->sm, &env);
+			break;
+		case USTORE_RESET:
+			bits = line_reset(&ul->sm, &env);
+			break;
+		case USTORE_REMOVE:
+			bits = line_remove(&ul->sm, &env);
+			break;
+	}
+	ustore_apply(ul, old_state, old_fc, bits);
+	ustore_unlock();
+	return bits;
+}

@@ -1,0 +1,167 @@
+/*
+ * uacreg - the lines in shared memory: one record per row, the table that
+ * finds them, the scheduler that says when each is due, and the lists of
+ * work the uacreg process must do for them (persist, event routes, ceiling,
+ * free).
+ *
+ * Every field of every line is guarded by the one store lock. SIP workers
+ * (tm reply callbacks), the RPC process and the uacreg process take it for
+ * short sections only; nothing that sends, logs much or waits on SQL runs
+ * under it.
+ */
+#ifndef UACREG_STORE_H
+#define UACREG_STORE_H
+
+#include "../../core/str.h"
+#include "../../core/locking.h"
+#include "../../core/ip_addr.h"
+#include "line.h"
+#include "row.h"
+#include "sched.h"
+#include "table.h"
+
+/* what the uacreg process still owes a line (bits of uline.pending) */
+#define UL_P_PERSIST 0x01 /* write fail_count to SQL */
+#define UL_P_CEILING 0x02 /* run the ceiling route */
+#define UL_P_DELETE 0x04  /* the route ran: delete (or disable) the row */
+#define UL_P_FREE 0x08	  /* removed: forget the line */
+
+/* dynamic strings of a line: its dialog and the kept challenge */
+enum ul_dyn
+{
+	UL_CALL_ID = 0,
+	UL_FROM_TAG,
+	UL_CH_REALM,
+	UL_CH_NONCE,
+	UL_CH_OPAQUE,
+	UL_DYN_COUNT
+};
+
+#define UL_REASON_MAX 48
+
+struct uline
+{
+	struct line_sm sm;
+	uint32_t id;		  /* table id */
+	uint32_t db_id;		  /* the row's `id` column, 0 when unknown */
+	uint64_t fingerprint; /* row_reg_fingerprint() of the loaded row */
+	uint32_t row_flags;	  /* flags column as loaded */
+	uint32_t reg_delay;	  /* seconds */
+	uint32_t reload_epoch; /* last reload that saw the row */
+	struct uline *next_pending; /* the pending list (see ustore_pend) */
+	uint8_t pending;	   /* UL_P_* */
+	uint8_t keep;		   /* the ceiling route asked to keep the row */
+	uint8_t ch_alg;		   /* enum digest_alg of the kept challenge */
+	uint8_t ch_qop;		   /* DIGEST_QOP_* offered */
+	uint8_t ch_proxy;	   /* the challenge was a 407 */
+	uint8_t row_ceiling_null; /* fail_ceiling column is NULL */
+	int8_t row_dialog_mode;	  /* reauth_new_dialog column, -1 NULL */
+	char reason[UL_REASON_MAX]; /* last reply's reason phrase */
+	struct socket_info *sock;	/* from the socket column, NULL = default */
+	char *dyn;					/* shm: UL_DYN_COUNT strings back to back */
+	uint16_t dyn_len[UL_DYN_COUNT];
+	uint16_t slen[ROW_STR_COUNT];
+	uint16_t soff[ROW_STR_COUNT];
+	uint16_t snull; /* bit per row field that was SQL NULL */
+	char data[];	/* the row's strings */
+};
+
+/* a state change, queued for event_route[uacreg:state] */
+struct ul_event
+{
+	uint32_t id;
+	uint32_t gen;
+	uint8_t state;
+	uint8_t fail_class;
+	uint16_t code;
+};
+
+#define UL_EVENT_RING 4096
+
+struct ustore
+{
+	gen_lock_t lock;
+	struct table table;
+	struct sched sched;
+	struct pacer pacer;
+	/* lines with pending work, FIFO; a line taken out of the table stays
+	 * here until the uacreg process frees it */
+	struct uline *pending_head;
+	struct uline *pending_tail;
+	uint32_t reload_epoch;
+	uint32_t state_count[LINE_STATE_COUNT];
+	uint32_t fail_class_count[LINE_FC_COUNT]; /* lines by last failure */
+	/* event ring for the state route; lossy when the route is too slow */
+	struct ul_event events[UL_EVENT_RING];
+	uint32_t ev_head, ev_count;
+	uint32_t ev_dropped;
+};
+
+extern struct ustore *ustore;
+
+int ustore_init(uint32_t hash_size, uint32_t rate, uint32_t burst);
+void ustore_destroy(void);
+
+#define ustore_lock() lock_get(&ustore->lock)
+#define ustore_unlock() lock_release(&ustore->lock)
+
+/* milliseconds of a monotonic clock, the same in every process */
+uint64_t ul_now(void);
+
+/* New line from a validated row (shm), not yet in the table. */
+struct uline *ul_new(const struct row *r, uint32_t db_id);
+void ul_free(struct uline *ul);
+
+/* A row string of a line as a Kamailio str (empty when NULL). */
+static inline str ul_str(const struct uline *ul, enum row_str f)
+{
+	str s = {(char *)ul->data + ul->soff[f], ul->slen[f]};
+	return s;
+}
+static inline str ul_dyn(const struct uline *ul, enum ul_dyn f)
+{
+	str s = {ul->dyn, ul->dyn_len[f]};
+	int i;
+	for(i = 0; i < (int)f; i++)
+		s.s += ul->dyn_len[i];
+	return s;
+}
+/* replaces some dynamic strings (NULL = keep); 0 or -1 */
+int ul_set_dyn(struct uline *ul, const str *vals[UL_DYN_COUNT]);
+
+/* Under the lock. Adds a line to table and scheduler; 0 or -1. */
+int ustore_add(struct uline *ul);
+/* Under the lock. Takes a line out of the table and scheduler; the caller
+ * frees it. */
+void ustore_take_out(struct uline *ul);
+/* Under the lock. Takes a line out and frees it, or leaves the freeing to
+ * the uacreg process when it still has work queued for it. */
+void ustore_drop(struct uline *ul);
+/* Under the lock. Takes the first line with pending work off the list. */
+struct uline *ustore_next_pending(void);
+/* Under the lock. Line by l_uuid or by id+gen, NULL when none. */
+struct uline *ustore_find(const str *l_uuid);
+struct uline *ustore_get(uint32_t id, uint32_t gen);
+
+/* Under the lock. Applies what a line_* function returned: counts per
+ * state and class, scheduling, pending work, state events. old_state is the
+ * state before the call. Returns bits unchanged. */
+int ustore_apply(struct uline *ul, int old_state, int old_fc, int bits);
+/* Under the lock. Queues work for the uacreg process. */
+void ustore_pend(struct uline *ul, uint8_t what);
+
+struct line_env ul_env(void);
+
+/* operator commands on one line (RPC and script) */
+enum ustore_cmd
+{
+	USTORE_ENABLE,
+	USTORE_DISABLE,
+	USTORE_REFRESH,
+	USTORE_RESET,
+	USTORE_REMOVE
+};
+/* Takes the lock. -1 when there is no such line, else the LINE_R_* bits. */
+int ustore_command(const str *l_uuid, enum ustore_cmd cmd);
+
+#endif

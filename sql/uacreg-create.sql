@@ -1,0 +1,65 @@
+-- uacreg: the schema of a new install (MySQL/MariaDB).
+--
+-- The `uacreg` table is Kamailio's stock one (uac-create.sql, table version
+-- 5) plus the columns uacreg adds; stock uac 5.6.3 still loads it, so an
+-- operator can always go back. For an existing stock table run
+-- migrate-from-uac.sql instead of this file.
+
+CREATE TABLE IF NOT EXISTS `version` (
+    `id` INT(10) UNSIGNED AUTO_INCREMENT PRIMARY KEY NOT NULL,
+    `table_name` VARCHAR(32) NOT NULL,
+    `table_version` INT UNSIGNED DEFAULT 0 NOT NULL,
+    CONSTRAINT table_name_idx UNIQUE (`table_name`)
+);
+
+CREATE TABLE IF NOT EXISTS `uacreg` (
+    `id` INT(10) UNSIGNED AUTO_INCREMENT PRIMARY KEY NOT NULL,
+    `l_uuid` VARCHAR(64) DEFAULT '' NOT NULL,
+    `l_username` VARCHAR(64) DEFAULT '' NOT NULL,
+    `l_domain` VARCHAR(64) DEFAULT '' NOT NULL,
+    `r_username` VARCHAR(64) DEFAULT '' NOT NULL,
+    `r_domain` VARCHAR(64) DEFAULT '' NOT NULL,
+    `realm` VARCHAR(64) DEFAULT '' NOT NULL,
+    `auth_username` VARCHAR(64) DEFAULT '' NOT NULL,
+    `auth_password` VARCHAR(64) DEFAULT '' NOT NULL,
+    `auth_ha1` VARCHAR(128) DEFAULT '' NOT NULL,
+    `auth_proxy` VARCHAR(255) DEFAULT '' NOT NULL,
+    `expires` INT DEFAULT 0 NOT NULL,
+    `flags` INT DEFAULT 0 NOT NULL,
+    `reg_delay` INT DEFAULT 0 NOT NULL,
+    `contact_addr` VARCHAR(255) DEFAULT '' NOT NULL,
+    `socket` VARCHAR(128) DEFAULT '' NOT NULL,
+    -- uacreg: NULL = the reauth_new_dialog modparam; 0 same dialog,
+    -- 1 new dialog, 2 auto-detect
+    `reauth_new_dialog` TINYINT DEFAULT NULL,
+    -- uacreg: NULL = the fail_ceiling modparam; 0 = never delete
+    `fail_ceiling` INT DEFAULT NULL,
+    -- uacreg: consecutive counted failures, kept across restarts
+    `fail_count` INT DEFAULT 0 NOT NULL,
+    CONSTRAINT l_uuid_idx UNIQUE (`l_uuid`)
+);
+
+INSERT IGNORE INTO `version` (table_name, table_version) VALUES ('uacreg', '5');
+
+-- Lines the failure ceiling removed, written by the shipped kamailio.cfg.
+-- Never holds a password or HA1.
+CREATE TABLE IF NOT EXISTS `uacreg_archive` (
+    `id` INT(10) UNSIGNED AUTO_INCREMENT PRIMARY KEY NOT NULL,
+    `l_uuid` VARCHAR(64) NOT NULL,
+    `l_username` VARCHAR(64) DEFAULT '' NOT NULL,
+    `l_domain` VARCHAR(64) DEFAULT '' NOT NULL,
+    `r_username` VARCHAR(64) DEFAULT '' NOT NULL,
+    `r_domain` VARCHAR(64) DEFAULT '' NOT NULL,
+    `auth_username` VARCHAR(64) DEFAULT '' NOT NULL,
+    `auth_proxy` VARCHAR(255) DEFAULT '' NOT NULL,
+    `fail_count` INT DEFAULT 0 NOT NULL,
+    `fail_class` VARCHAR(32) DEFAULT '' NOT NULL,
+    `last_code` INT DEFAULT 0 NOT NULL,
+    `last_reason` VARCHAR(64) DEFAULT '' NOT NULL,
+    `reason` VARCHAR(64) DEFAULT 'failure ceiling' NOT NULL,
+    `archived_at` DATETIME DEFAULT CURRENT_TIMESTAMP NOT NULL,
+    -- one archive row per removal, even if the route runs again after a crash
+    CONSTRAINT l_uuid_removal_idx UNIQUE (`l_uuid`, `fail_count`)
+);
+
+INSERT IGNORE INTO `version` (table_name, table_version) VALUES ('uacreg_archive', '1');
