@@ -1,0 +1,411 @@
+"""Integration harness: a private MariaDB, the installed Kamailio loading our
+module, and sipp peers, all on loopback with free ports.
+
+Every process a test starts is registered with `procs` and stopped by its PID
+when the test ends, pass or fail.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MODULE = ROOT / "modules" / "uacreg" / "uacreg.so"
+SCHEMA = ROOT / "sql" / "uacreg-create.sql"
+SIPP_DIR = ROOT / "tests" / "sipp"
+CFG_TEMPLATE = Path(__file__).with_name("kamailio-test.cfg")
+MODDIR = "/usr/lib/x86_64-linux-gnu/kamailio/modules"
+RUN_DIR = ROOT / "build" / "test-run"
+
+
+def free_port(kind=socket.SOCK_DGRAM, host="127.0.0.1"):
+    """A port free for both UDP and TCP on host (sipp and Kamailio may open
+    either)."""
+    for _ in range(50):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind((host, 0))
+        port = u.getsockname()[1]
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            t.bind((host, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            t.close()
+            u.close()
+    raise RuntimeError("no free port")
+
+
+def wait_for(pred, timeout=10.0, step=0.1, what="condition"):
+    """Polls pred() until it is truthy; returns its value or fails."""
+    end = time.time() + timeout
+    last = None
+    while time.time() < end:
+        last = pred()
+        if last:
+            return last
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class Procs:
+    """Processes started by one test, stopped by PID at its end."""
+
+    def __init__(self):
+        self.items = []
+
+    def start(self, args, **kw):
+        p = subprocess.Popen(args, start_new_session=True, **kw)
+        self.items.append(p)
+        return p
+
+    def stop(self, p, sig=signal.SIGTERM, timeout=10):
+        if p.poll() is not None:
+            return
+        try:
+            os.killpg(p.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(5)
+
+    def stop_all(self):
+        for p in reversed(self.items):
+            self.stop(p)
+
+
+@pytest.fixture
+def procs():
+    ps = Procs()
+    yield ps
+    ps.stop_all()
+
+
+class MariaDB:
+    def __init__(self, directory, port):
+        self.dir = directory
+        self.port = port
+        self.sock = directory / "mysqld.sock"
+
+    def start(self):
+        out = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "mariadb.sh"), "start", str(self.dir), str(self.port)],
+            check=True, capture_output=True, text=True)
+        self.pid = int(out.stdout.strip().splitlines()[-1])
+
+    def stop(self):
+        subprocess.run(["bash", str(ROOT / "scripts" / "mariadb.sh"), "stop", str(self.dir)],
+                       check=False)
+
+    def sql(self, query, db=None):
+        args = ["mariadb", "--no-defaults", "-S", str(self.sock), "-uroot", "-N", "-B"]
+        if db:
+            args.append(db)
+        out = subprocess.run(args, input=query, check=True, capture_output=True, text=True)
+        return [line.split("\t") for line in out.stdout.splitlines()]
+
+
+@pytest.fixture(scope="session")
+def mariadb():
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    m = MariaDB(RUN_DIR / "mariadb", free_port(socket.SOCK_STREAM))
+    m.start()
+    yield m
+    m.stop()
+
+
+class DB:
+    """One test's database, with the uacreg schema and a table the test
+    kamailio.cfg's event routes write to."""
+
+    def __init__(self, mariadb, name):
+        self.m = mariadb
+        self.name = name
+        self.url = f"mysql://uacreg:uacreg@127.0.0.1:{mariadb.port}/{name}"
+
+    def sql(self, query):
+        return self.m.sql(query, self.name)
+
+    def add_line(self, l_uuid, **cols):
+        row = {
+            "l_uuid": l_uuid, "l_username": l_uuid, "l_domain": "sbc.test",
+            "r_username": l_uuid, "r_domain": "127.0.0.1", "realm": "",
+            "auth_username": l_uuid, "auth_password": "secret", "auth_ha1": "",
+            "auth_proxy": "", "expires": 60, "flags": 0, "reg_delay": 0,
+            "contact_addr": "", "socket": "",
+        }
+        row.update(cols)
+        names = ", ".join(f"`{k}`" for k in row)
+        vals = ", ".join("NULL" if v is None else (str(v) if isinstance(v, int) else "'" + str(v).replace("'", "''") + "'")
+                         for v in row.values())
+        self.sql(f"INSERT INTO uacreg ({names}) VALUES ({vals})")
+
+    def value(self, query):
+        rows = self.sql(query)
+        return rows[0][0] if rows else None
+
+
+@pytest.fixture
+def db(mariadb):
+    name = "t_" + uuid.uuid4().hex[:12]
+    mariadb.sql(f"CREATE DATABASE {name}")
+    mariadb.sql(SCHEMA.read_text(), name)
+    mariadb.sql("CREATE TABLE test_events (id INT AUTO_INCREMENT PRIMARY KEY, "
+                "l_uuid VARCHAR(64), kind VARCHAR(16), state VARCHAR(32), code INT, "
+                "at TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP(3))", name)
+    yield DB(mariadb, name)
+    mariadb.sql(f"DROP DATABASE IF EXISTS {name}")
+
+
+class Kamailio:
+    def __init__(self, procs, workdir, db, extra_params="", ceiling_extra="",
+                 listen2=None, shm_mb=64, cfg_text=None):
+        self.procs = procs
+        self.dir = workdir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.addr = f"127.0.0.1:{self.port}"
+        self.ctl = self.dir / "ctl.sock"
+        self.rpcsock = self.dir / "rpc.sock"
+        self.log = self.dir / "kamailio.log"
+        self.shm_mb = shm_mb
+        listen = f"listen=udp:{self.addr}"
+        if listen2:
+            listen += f"\nlisten={listen2}"
+        subst = {
+            "LISTEN": listen, "MODDIR": MODDIR, "UACREG_SO": str(MODULE),
+            "CTLSOCK": str(self.ctl), "RPCSOCK": str(self.rpcsock),
+            "DBURL": db.url, "CONTACT": self.addr,
+            "EXTRA_PARAMS": extra_params, "CEILING_EXTRA": ceiling_extra,
+        }
+        text = cfg_text if cfg_text is not None else CFG_TEMPLATE.read_text()
+        for k, v in subst.items():
+            text = text.replace(f"@{k}@", v)
+        self.cfg = self.dir / "kamailio.cfg"
+        self.cfg.write_text(text)
+        self.proc = None
+
+    def start(self):
+        for p in (self.ctl, self.rpcsock):
+            if p.exists():
+                p.unlink()
+        logf = open(self.log, "a")
+        self.proc = self.procs.start(
+            ["kamailio", "-f", str(self.cfg), "-DD", "-E", "-w", str(self.dir),
+             "-m", str(self.shm_mb), "-M", "16"],
+            stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        wait_for(lambda: self.proc.poll() is not None or self._rpc_ready(), 20,
+                 what="kamailio to answer RPC")
+        if self.proc.poll() is not None:
+            raise AssertionError("kamailio exited:\n" + self.log.read_text()[-4000:])
+        return self
+
+    def _rpc_ready(self):
+        try:
+            self.rpc("core.version")
+            return True
+        except Exception:
+            return False
+
+    def stop(self):
+        if self.proc:
+            self.procs.stop(self.proc)
+
+    def rpc(self, method, *params, timeout=20):
+        """JSON-RPC over jsonrpcs' datagram socket; returns the result or
+        raises RpcError with the fault."""
+        client = self.dir / f"rpc-client-{os.getpid()}-{uuid.uuid4().hex[:6]}.sock"
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            s.bind(str(client))
+            s.settimeout(timeout)
+            req = {"jsonrpc": "2.0", "method": method, "params": list(params), "id": 1}
+            s.sendto(json.dumps(req).encode(), str(self.rpcsock))
+            data, _ = s.recvfrom(4 * 1024 * 1024)
+        finally:
+            s.close()
+            if client.exists():
+                client.unlink()
+        reply = json.loads(data.decode())
+        if "error" in reply:
+            raise RpcError(reply["error"].get("code"), reply["error"].get("message"))
+        return reply.get("result")
+
+    def kamcmd(self, *args):
+        out = subprocess.run(["kamcmd", "-s", f"unix:{self.ctl}", *args],
+                             capture_output=True, text=True, timeout=30)
+        return out.returncode, out.stdout + out.stderr
+
+    def log_text(self):
+        return self.log.read_text(errors="replace")
+
+    def info(self, l_uuid):
+        return self.rpc("uacreg.info", l_uuid)
+
+    def state(self, l_uuid):
+        try:
+            return self.info(l_uuid)["state"]
+        except RpcError:
+            return None
+
+    def wait_state(self, l_uuid, state, timeout=15):
+        return wait_for(lambda: self.state(l_uuid) == state, timeout,
+                        what=f"{l_uuid} to be {state}")
+
+
+class RpcError(Exception):
+    def __init__(self, code, message):
+        super().__init__(f"{code} {message}")
+        self.code = code
+        self.message = message
+
+
+@pytest.fixture
+def kamailio(procs, tmp_path, db):
+    """Factory: kamailio(extra_params=..., ...) -> a started Kamailio."""
+    made = []
+
+    def make(start=True, **kw):
+        k = Kamailio(procs, tmp_path / f"kamailio{len(made)}", db, **kw)
+        made.append(k)
+        return k.start() if start else k
+
+    yield make
+    for k in made:
+        k.stop()
+
+
+class SippMessage:
+    def __init__(self, direction, text):
+        self.direction = direction  # "received" or "sent"
+        self.text = text
+        first, _, rest = text.partition("\n")
+        self.first_line = first.strip()
+        self.headers = {}
+        for line in rest.split("\n"):
+            line = line.rstrip("\r")
+            if not line:
+                break
+            name, _, value = line.partition(":")
+            self.headers.setdefault(name.strip().lower(), []).append(value.strip())
+
+    def header(self, name):
+        vals = self.headers.get(name.lower())
+        return vals[0] if vals else None
+
+    @property
+    def is_register(self):
+        return self.first_line.startswith("REGISTER ")
+
+    @property
+    def call_id(self):
+        return self.header("call-id") or self.header("i")
+
+    @property
+    def cseq(self):
+        v = self.header("cseq")
+        return int(v.split()[0]) if v else None
+
+    @property
+    def authorized(self):
+        return self.header("authorization") is not None or self.header("proxy-authorization") is not None
+
+    @property
+    def status(self):
+        m = re.match(r"SIP/2.0 (\d+)", self.first_line)
+        return int(m.group(1)) if m else None
+
+    @property
+    def expires(self):
+        v = self.header("expires")
+        return int(v) if v is not None else None
+
+    def user(self):
+        """The user part of the To URI (our r_username)."""
+        to = self.header("to") or self.header("t") or ""
+        m = re.search(r"sips?:([^@;>]+)@", to)
+        return m.group(1) if m else None
+
+
+class Sipp:
+    """A sipp registrar on loopback. Its message trace is how tests see the
+    wire."""
+
+    def __init__(self, procs, workdir, scenario, host="127.0.0.1", port=None,
+                 extra=()):
+        self.procs = procs
+        self.dir = workdir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.host = host
+        self.port = port or free_port(host=host)
+        self.addr = f"{host}:{self.port}"
+        self.scenario = SIPP_DIR / scenario
+        self.trace = self.dir / f"sipp-{self.port}-messages.log"
+        self.extra = list(extra)
+        self.proc = None
+
+    def start(self):
+        self.proc = self.procs.start(
+            ["sipp", "-sf", str(self.scenario), "-i", self.host, "-p", str(self.port),
+             "-t", "u1", "-nostdin", "-trace_msg", "-message_file", str(self.trace),
+             "-trace_err", "-error_file", str(self.dir / f"sipp-{self.port}-errors.log"),
+             "-max_recv_loops", "100000", "-deadcall_wait", "1000",
+             *self.extra],
+            cwd=str(self.dir), stdout=subprocess.DEVNULL, stderr=open(self.dir / f"sipp-{self.port}.stderr", "w"),
+            stdin=subprocess.DEVNULL)
+        time.sleep(0.3)
+        if self.proc.poll() is not None:
+            raise AssertionError("sipp exited: " + (self.dir / f"sipp-{self.port}.stderr").read_text())
+        return self
+
+    def stop(self):
+        if self.proc:
+            self.procs.stop(self.proc)
+
+    def messages(self):
+        if not self.trace.exists():
+            return []
+        text = self.trace.read_text(errors="replace")
+        out = []
+        for block in re.split(r"\n?-{20,}[^\n]*\n", text):
+            m = re.match(r"\s*(UDP|TCP) message (received|sent)[^\n]*:\s*\n+", block)
+            if not m:
+                continue
+            out.append(SippMessage(m.group(2), block[m.end():]))
+        return out
+
+    def registers(self, user=None):
+        """REGISTERs received, optionally only those of one r_username."""
+        return [m for m in self.messages()
+                if m.direction == "received" and m.is_register and (user is None or m.user() == user)]
+
+    def replies_sent(self, user=None):
+        return [m for m in self.messages()
+                if m.direction == "sent" and m.status is not None and (user is None or m.user() == user)]
+
+
+@pytest.fixture
+def sipp(procs, tmp_path):
+    """Factory: sipp("scenario.xml", ...) -> a started sipp registrar."""
+    made = []
+
+    def make(scenario, **kw):
+        s = Sipp(procs, tmp_path / "sipp", scenario, **kw)
+        made.append(s)
+        return s.start()
+
+    yield make
+    for s in made:
+        s.stop()
