@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# make run: a private MariaDB, a demo carrier (sipp registrar) with demo
+# lines, and Kamailio in the foreground with the repository's kamailio.cfg.
+# With an operator's DB_URL: only Kamailio, on that database.
+# Ctrl-C (or Kamailio exiting) stops everything this script started, by PID.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+run="$root/build/run"
+mkdir -p "$run"
+db_url=${1:-}
+sip_port=${UACREG_SIP_PORT:-5060}
+db_port=${UACREG_DB_PORT:-23306}
+carrier_port=${UACREG_CARRIER_PORT:-5070}
+pids=()
+local_db=0
+
+cleanup() {
+	trap - EXIT INT TERM
+	for pid in "${pids[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	[ "$local_db" = 0 ] || bash "$root/scripts/mariadb.sh" stop "$run/mariadb"
+	echo "make run: stopped"
+}
+trap cleanup EXIT INT TERM
+
+if [ -z "$db_url" ]; then
+	local_db=1
+	bash "$root/scripts/mariadb.sh" start "$run/mariadb" "$db_port" >/dev/null
+	sql() { mariadb --no-defaults -S "$run/mariadb/mysqld.sock" -uroot uacreg "$@"; }
+	if ! sql -N -e "SHOW TABLES LIKE 'uacreg'" | grep -q uacreg; then
+		sql <"$root/sql/uacreg-create.sql"
+		echo "make run: schema loaded"
+	fi
+	if [ "$(sql -N -e 'SELECT COUNT(*) FROM uacreg')" = 0 ]; then
+		sql <<SQL
+INSERT INTO uacreg (l_uuid, l_username, l_domain, r_username, r_domain,
+	auth_username, auth_password, expires, fail_ceiling)
+VALUES
+	('demo-good', 'pbx1', 'sbc.local', 'good', '127.0.0.1:$carrier_port',
+	 'good', 'secret', 60, NULL),
+	('demo-wrong-password', 'pbx2', 'sbc.local', 'wrong', '127.0.0.1:$carrier_port',
+	 'wrong', 'not-the-password', 60, 3);
+SQL
+		echo "make run: demo lines added"
+	fi
+	db_url="mysql://uacreg:uacreg@127.0.0.1:$db_port/uacreg"
+	# the demo carrier: challenges, then accepts the password "secret"
+	setsid sipp -sf "$root/tests/sipp/registrar.xml" -i 127.0.0.1 -p "$carrier_port" \
+		-t u1 -nostdin -deadcall_wait 1000 -trace_msg \
+		-message_file "$run/carrier-messages.log" \
+		</dev/null >"$run/carrier.out" 2>&1 &
+	pids+=($!)
+	sleep 0.3
+	kill -0 "${pids[-1]}" 2>/dev/null ||
+		{ echo "make run: the demo carrier did not start:" >&2; cat "$run/carrier.out" >&2; exit 1; }
+fi
+
+export UACREG_LISTEN="udp:127.0.0.1:$sip_port"
+export UACREG_CONTACT="127.0.0.1:$sip_port"
+export UACREG_DB_URL="$db_url"
+export UACREG_SQLCON="cb=>$db_url"
+export UACREG_CTL="unix:$run/kamailio_ctl"
+export UACREG_MODULE="$root/modules/uacreg/uacreg.so"
+
+ctl="kamcmd -s unix:$run/kamailio_ctl"
+echo "----------------------------------------------------------------------"
+echo "uacreg is starting (Ctrl-C stops everything)."
+echo "  lines:     $ctl uacreg.list"
+echo "  one line:  $ctl uacreg.info demo-good"
+echo "  summary:   $ctl uacreg.summary"
+echo "  counters:  $ctl cnt.grp_get_all uacreg"
+if [ "$local_db" = 1 ]; then
+	echo "  SQL:       mariadb -S $run/mariadb/mysqld.sock -uroot uacreg"
+	echo "             (edit rows, then: $ctl uacreg.reload)"
+	echo "  carrier:   sipp on 127.0.0.1:$carrier_port, wire log $run/carrier-messages.log"
+	echo "  demo-wrong-password reaches its failure ceiling (3) in about two"
+	echo "  minutes; then: SELECT * FROM uacreg_archive;"
+fi
+echo "----------------------------------------------------------------------"
+kamailio -f "$root/kamailio.cfg" -DD -E -w "$run" &
+kpid=$!
+pids+=("$kpid")
+wait "$kpid" || true
