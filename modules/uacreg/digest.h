@@ -26,13 +26,13 @@ enum digest_alg
 #define DIGEST_QOP_AUTH_INT 2u
 
 /* errors of digest_parse_challenge() and digest_build_authorization() */
-#define DIGEST_E_NOT_DIGEST (-1)  /* scheme is not Digest */
-#define DIGEST_E_MALFORMED (-2)   /* syntax error, missing nonce, ... */
-#define DIGEST_E_ALGORITHM (-3)   /* only algorithms we do not support */
-#define DIGEST_E_QOP (-4)		  /* qop offered, but neither auth nor auth-int */
-#define DIGEST_E_TOO_LONG (-5)	  /* a field or the output exceeds its bound */
-#define DIGEST_E_HA1 (-6)		  /* HA1 of the wrong length/not hex for alg */
-#define DIGEST_E_NO_SECRET (-7)	  /* neither password nor HA1 */
+#define DIGEST_E_NOT_DIGEST (-1) /* scheme is not Digest */
+#define DIGEST_E_MALFORMED (-2)	 /* syntax error, missing nonce, ... */
+#define DIGEST_E_ALGORITHM (-3)	 /* only algorithms we do not support */
+#define DIGEST_E_QOP (-4)		/* qop offered, but neither auth nor auth-int */
+#define DIGEST_E_TOO_LONG (-5)	/* a field or the output exceeds its bound */
+#define DIGEST_E_HA1 (-6)		/* HA1 of the wrong length/not hex for alg */
+#define DIGEST_E_NO_SECRET (-7) /* neither password nor HA1 */
 
 /* bounds that keep a hostile carrier from making us store megabytes */
 #define DIGEST_MAX_FIELD 256 /* realm, nonce, opaque */
@@ -80,12 +80,13 @@ extern const struct digest_hash digest_hash_md5;
 extern const struct digest_hash digest_hash_sha256;
 
 /* Parses one header value ("Digest realm=..., nonce=..."). 0 or DIGEST_E_*. */
-int digest_parse_challenge(const char *s, size_t len, struct digest_challenge *out);
+int digest_parse_challenge(
+		const char *s, size_t len, struct digest_challenge *out);
 
 /* >0 when a is stronger than b (SHA-256 over MD5, -sess counts as its base,
  * auth-int support does not rank). Used to pick among several headers. */
-int digest_stronger(const struct digest_challenge *a,
-		const struct digest_challenge *b);
+int digest_stronger(
+		const struct digest_challenge *a, const struct digest_challenge *b);
 
 /* Chosen qop for a challenge: DIGEST_QOP_AUTH when offered, else auth-int,
  * else 0 (none). */

@@ -42,20 +42,20 @@ enum line_state
 enum line_fail_class
 {
 	LINE_FC_NONE = 0,
-	LINE_FC_BAD_AUTH,	  /* 401/407 to the answer of that challenge, not stale */
-	LINE_FC_FORBIDDEN,	  /* 403 */
-	LINE_FC_NOT_FOUND,	  /* 404 */
-	LINE_FC_TIMEOUT,	  /* 408, local or remote */
-	LINE_FC_TRANSPORT,	  /* could not send */
-	LINE_FC_SERVER,		  /* 5xx */
-	LINE_FC_GLOBAL,		  /* 6xx */
+	LINE_FC_BAD_AUTH,  /* 401/407 to the answer of that challenge, not stale */
+	LINE_FC_FORBIDDEN, /* 403 */
+	LINE_FC_NOT_FOUND, /* 404 */
+	LINE_FC_TIMEOUT,   /* 408, local or remote */
+	LINE_FC_TRANSPORT, /* could not send */
+	LINE_FC_SERVER,	   /* 5xx */
+	LINE_FC_GLOBAL,	   /* 6xx */
 	LINE_FC_BAD_CHALLENGE, /* challenge missing, malformed, unsupported,
 							  or for another realm than the row's */
 	LINE_FC_OTHER,		   /* any other 3xx-4xx, 423 loops, 200 binding 0 */
 	LINE_FC_COUNT
 };
 #define LINE_FC_BIT(c) (1u << (c))
-#define LINE_FC_DEFAULT_COUNTED                                        \
+#define LINE_FC_DEFAULT_COUNTED                                     \
 	(LINE_FC_BIT(LINE_FC_BAD_AUTH) | LINE_FC_BIT(LINE_FC_FORBIDDEN) \
 			| LINE_FC_BIT(LINE_FC_NOT_FOUND))
 
@@ -76,46 +76,47 @@ enum line_auth_sent
 /* Settings shared by every line (module parameters). */
 struct line_config
 {
-	uint32_t retry_min_ms;	 /* first backoff after a failure */
-	uint32_t retry_max_ms;	 /* backoff bound */
-	uint32_t jitter_pct;	 /* backoff is spread by +-jitter_pct percent */
+	uint32_t retry_min_ms;		 /* first backoff after a failure */
+	uint32_t retry_max_ms;		 /* backoff bound */
+	uint32_t jitter_pct;		 /* backoff is spread by +-jitter_pct percent */
 	uint32_t retry_after_max_ms; /* bound on a carrier's Retry-After */
-	uint32_t refresh_margin_pct; /* refresh this share of granted before expiry */
+	uint32_t
+			refresh_margin_pct; /* refresh this share of granted before expiry */
 	uint32_t refresh_margin_min_ms;
 	uint32_t refresh_margin_max_ms;
-	uint32_t fail_ceiling;	 /* default ceiling; 0 = never */
-	uint32_t count_classes;	 /* LINE_FC_BIT set that counts */
-	int reauth_new_dialog;	 /* default for rows with NULL: 0, 1 or 2 */
-	int reuse_nonce;		 /* refresh with the last nonce, nc+1 */
-	uint32_t max_423;		 /* 423s in a row before it is a failure */
+	uint32_t fail_ceiling;	/* default ceiling; 0 = never */
+	uint32_t count_classes; /* LINE_FC_BIT set that counts */
+	int reauth_new_dialog;	/* default for rows with NULL: 0, 1 or 2 */
+	int reuse_nonce;		/* refresh with the last nonce, nc+1 */
+	uint32_t max_423;		/* 423s in a row before it is a failure */
 };
 
 /* The state of one line; all the machine reads and writes. */
 struct line_sm
 {
-	uint8_t state;			/* enum line_state */
-	uint8_t disabled_by_row; /* flags bit 0 of the row */
-	int8_t dialog_mode;		/* row value: -1 default, 0, 1, 2 */
-	uint8_t auto_new_dialog; /* mode 2 saw a 400 and switched */
-	uint8_t auth_sent;		/* enum line_auth_sent of the request in flight */
-	uint8_t sent_new_dialog; /* the request in flight opened a new dialog */
-	uint8_t have_nonce;		/* a challenge is kept: answers and refreshes */
-	uint8_t fail_class;		/* enum line_fail_class of the last failure */
+	uint8_t state;			  /* enum line_state */
+	uint8_t disabled_by_row;  /* flags bit 0 of the row */
+	int8_t dialog_mode;		  /* row value: -1 default, 0, 1, 2 */
+	uint8_t auto_new_dialog;  /* mode 2 saw a 400 and switched */
+	uint8_t auth_sent;		  /* enum line_auth_sent of the request in flight */
+	uint8_t sent_new_dialog;  /* the request in flight opened a new dialog */
+	uint8_t have_nonce;		  /* a challenge is kept: answers and refreshes */
+	uint8_t fail_class;		  /* enum line_fail_class of the last failure */
 	uint8_t after_unregister; /* LINE_DISABLED or LINE_REMOVED */
-	uint8_t n423;			 /* 423s in a row */
-	uint8_t announced;		 /* last state reported with LINE_R_STATE */
-	uint16_t last_code;		 /* last final reply code, 0 = none yet */
-	uint32_t expires;		 /* asked for (row, raised by Min-Expires) */
-	uint32_t granted;		 /* granted by the last 200 OK, seconds */
-	uint32_t fail_count;	 /* consecutive counted failures (persisted) */
-	int32_t fail_ceiling;	 /* row value; -1 = line_config default */
-	uint32_t retries;		 /* consecutive failures of any class (backoff) */
-	uint32_t cseq;			 /* CSeq of the request in flight / last sent */
-	uint32_t nc;			 /* nonce count of the kept nonce */
-	uint32_t attempt;		 /* id of the request in flight */
-	uint64_t due;			 /* when line_on_due() should run; 0 = never */
-	uint64_t last_sent;		 /* when the last REGISTER left */
-	uint64_t expires_at;	 /* registration valid until; 0 = not registered */
+	uint8_t n423;			  /* 423s in a row */
+	uint8_t announced;		  /* last state reported with LINE_R_STATE */
+	uint16_t last_code;		  /* last final reply code, 0 = none yet */
+	uint32_t expires;		  /* asked for (row, raised by Min-Expires) */
+	uint32_t granted;		  /* granted by the last 200 OK, seconds */
+	uint32_t fail_count;	  /* consecutive counted failures (persisted) */
+	int32_t fail_ceiling;	  /* row value; -1 = line_config default */
+	uint32_t retries;		  /* consecutive failures of any class (backoff) */
+	uint32_t cseq;			  /* CSeq of the request in flight / last sent */
+	uint32_t nc;			  /* nonce count of the kept nonce */
+	uint32_t attempt;		  /* id of the request in flight */
+	uint64_t due;			  /* when line_on_due() should run; 0 = never */
+	uint64_t last_sent;		  /* when the last REGISTER left */
+	uint64_t expires_at;	  /* registration valid until; 0 = not registered */
 };
 
 /* Environment of one call: the clock, a random value, the settings. */
@@ -129,22 +130,22 @@ struct line_env
 /* What to send now (from line_on_due). */
 struct line_send
 {
-	int send;		   /* 0 = nothing to send */
-	int new_dialog;	   /* fresh Call-ID and From tag; CSeq starts anew */
-	int with_auth;	   /* add credentials for the kept challenge, nc = sm->nc */
-	uint32_t expires;  /* Expires value (0 = unregister) */
-	uint32_t cseq;	   /* CSeq to use */
-	uint32_t attempt;  /* pass to the reply callback, give back in line_reply */
+	int send;		  /* 0 = nothing to send */
+	int new_dialog;	  /* fresh Call-ID and From tag; CSeq starts anew */
+	int with_auth;	  /* add credentials for the kept challenge, nc = sm->nc */
+	uint32_t expires; /* Expires value (0 = unregister) */
+	uint32_t cseq;	  /* CSeq to use */
+	uint32_t attempt; /* pass to the reply callback, give back in line_reply */
 };
 
 /* A final reply, summarised by the glue. */
 struct line_reply
 {
-	uint32_t attempt;	  /* from the callback parameter */
-	int code;			  /* final code; 408 for a local timeout */
-	int local;			  /* made locally (timeout, transport) */
-	int has_challenge;	  /* a usable challenge is in ch */
-	int challenge_err;	  /* DIGEST_E_* when a challenge was bad/missing */
+	uint32_t attempt;  /* from the callback parameter */
+	int code;		   /* final code; 408 for a local timeout */
+	int local;		   /* made locally (timeout, transport) */
+	int has_challenge; /* a usable challenge is in ch */
+	int challenge_err; /* DIGEST_E_* when a challenge was bad/missing */
 	struct digest_challenge ch;
 	int64_t granted;	  /* expires granted to our Contact; -1 unknown */
 	uint32_t min_expires; /* 423 Min-Expires; 0 absent */
@@ -152,15 +153,15 @@ struct line_reply
 };
 
 /* Bits returned by the event functions. */
-#define LINE_R_IGNORED 0x01		  /* not for the request in flight: stale */
-#define LINE_R_STATE 0x02		  /* state changed (event route) */
-#define LINE_R_COUNT 0x04		  /* fail_count changed: persist it */
-#define LINE_R_CEILING 0x08		  /* ceiling reached now */
+#define LINE_R_IGNORED 0x01		   /* not for the request in flight: stale */
+#define LINE_R_STATE 0x02		   /* state changed (event route) */
+#define LINE_R_COUNT 0x04		   /* fail_count changed: persist it */
+#define LINE_R_CEILING 0x08		   /* ceiling reached now */
 #define LINE_R_KEEP_CHALLENGE 0x10 /* store reply->ch in the line */
-#define LINE_R_AUTO_SWITCH 0x20	  /* mode 2 switched to new dialogs */
-#define LINE_R_FAILED 0x40		  /* this reply was a failure */
-#define LINE_R_REGISTERED 0x80	  /* this reply registered the line */
-#define LINE_R_GONE 0x100		  /* state is LINE_REMOVED: free the line */
+#define LINE_R_AUTO_SWITCH 0x20	   /* mode 2 switched to new dialogs */
+#define LINE_R_FAILED 0x40		   /* this reply was a failure */
+#define LINE_R_REGISTERED 0x80	   /* this reply registered the line */
+#define LINE_R_GONE 0x100		   /* state is LINE_REMOVED: free the line */
 
 /* Sets up a line just loaded. disabled: flags bit 0. delay_ms: start delay
  * (reg_delay and spread) chosen by the glue. A line whose persisted
@@ -197,7 +198,8 @@ int line_keep_after_ceiling(struct line_sm *sm);
 
 /* Effective settings of a line */
 uint32_t line_ceiling(const struct line_sm *sm, const struct line_config *cfg);
-int line_uses_new_dialog(const struct line_sm *sm, const struct line_config *cfg);
+int line_uses_new_dialog(
+		const struct line_sm *sm, const struct line_config *cfg);
 
 /* Names for logs, RPC and $uacreg */
 const char *line_state_name(int state);

@@ -45,9 +45,9 @@ uint64_t sched_next(const struct sched *s);
 
 struct pacer
 {
-	uint32_t rate;	/* tokens per second; 0 = unlimited */
-	uint32_t burst; /* bucket size */
-	uint64_t last;	/* ms of the last refill */
+	uint32_t rate;		   /* tokens per second; 0 = unlimited */
+	uint32_t burst;		   /* bucket size */
+	uint64_t last;		   /* ms of the last refill */
 	uint64_t milli_tokens; /* tokens * 1000, to keep integer precision */
 };
 

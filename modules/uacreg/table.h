@@ -18,11 +18,11 @@
 
 struct table_slot
 {
-	void *item;		 /* NULL = free */
-	ur_str_t key;	 /* points into the item (caller-owned) */
+	void *item;	  /* NULL = free */
+	ur_str_t key; /* points into the item (caller-owned) */
 	uint32_t hash;
-	uint32_t next;	 /* next id in the bucket chain, or free list */
-	uint32_t gen;	 /* bumped on every removal */
+	uint32_t next; /* next id in the bucket chain, or free list */
+	uint32_t gen;  /* bumped on every removal */
 };
 
 struct table
@@ -31,10 +31,10 @@ struct table
 	uint32_t *buckets; /* first id per bucket, TABLE_NO_ID = empty */
 	uint32_t nbuckets; /* power of two */
 	struct table_slot *slots;
-	uint32_t nslots;   /* slots in use or freed (high-water mark) */
+	uint32_t nslots; /* slots in use or freed (high-water mark) */
 	uint32_t cap;
 	uint32_t free_head; /* free list through slot.next */
-	uint32_t count;	  /* items */
+	uint32_t count;		/* items */
 };
 
 int table_init(struct table *t, const struct ur_alloc *mem, uint32_t nbuckets);

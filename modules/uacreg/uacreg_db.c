@@ -229,16 +229,15 @@ static struct socket_info *udb_socket(const ur_str_t *sock, const char **why)
 	return si;
 }
 
-static void udb_note_skip(struct udb_reload_result *res, const struct row *r,
-		const char *why)
+static void udb_note_skip(
+		struct udb_reload_result *res, const struct row *r, const char *why)
 {
 	struct udb_skipped *sk;
 	size_t n = r->s[ROW_L_UUID].len;
 
 	res->skipped++;
-	LM_ERR("uacreg row l_uuid=[%.*s] skipped: %s\n",
-			(int)(n > 64 ? 64 : n), r->s[ROW_L_UUID].s ? r->s[ROW_L_UUID].s : "",
-			why);
+	LM_ERR("uacreg row l_uuid=[%.*s] skipped: %s\n", (int)(n > 64 ? 64 : n),
+			r->s[ROW_L_UUID].s ? r->s[ROW_L_UUID].s : "", why);
 	if(res->nskipped >= UDB_SKIPPED_REPORT)
 		return;
 	sk = &res->skipped_rows[res->nskipped++];
@@ -275,8 +274,8 @@ static int udb_add_line(const struct row *r, uint32_t db_id,
 			(r->flags & ROW_FLAG_DISABLED) != 0, delay, env);
 	ul->sm.announced = ul->sm.state;
 	if(ustore_add(ul) < 0) {
-		LM_ERR("no memory for line l_uuid=[%.*s]\n",
-				(int)r->s[ROW_L_UUID].len, r->s[ROW_L_UUID].s);
+		LM_ERR("no memory for line l_uuid=[%.*s]\n", (int)r->s[ROW_L_UUID].len,
+				r->s[ROW_L_UUID].s);
 		ul_free(ul);
 		return -1;
 	}
@@ -298,7 +297,7 @@ static int udb_update_line(struct uline *ul, const struct row *r,
 	}
 	if((ul->row_flags ^ (uint32_t)r->flags) & ROW_FLAG_DISABLED) {
 		bits = (r->flags & ROW_FLAG_DISABLED) ? line_disable(&ul->sm, env)
-											   : line_enable(&ul->sm, env);
+											  : line_enable(&ul->sm, env);
 		changed = 1;
 	}
 	if(ul->row_flags != (uint32_t)r->flags || ul->reg_delay != r->reg_delay)
@@ -348,7 +347,8 @@ static void udb_reload_row(const struct row *r, uint32_t db_id,
 		return;
 	}
 	if(ul == NULL) {
-		if(udb_add_line(r, db_id, sock, env, udb_start_delay(r->reg_delay, env->rnd))
+		if(udb_add_line(
+				   r, db_id, sock, env, udb_start_delay(r->reg_delay, env->rnd))
 				== 0)
 			res->added++;
 		return;

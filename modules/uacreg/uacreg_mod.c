@@ -79,7 +79,8 @@ static counter_val_t ucnt_failing(counter_handle_t h, void *unused)
 {
 	counter_val_t v;
 	ustore_lock();
-	v = ustore->state_count[LINE_RETRY_WAIT] + ustore->state_count[LINE_CEILING];
+	v = ustore->state_count[LINE_RETRY_WAIT]
+		+ ustore->state_count[LINE_CEILING];
 	ustore_unlock();
 	return v;
 }
@@ -89,8 +90,8 @@ static int ucnt_register(void)
 	counter_handle_t h;
 
 	if(counter_register(&h, "uacreg", "lines", 0, ucnt_lines, 0,
-			   "lines in memory", 0)
-					< 0
+			   "lines in memory",
+			   0) < 0
 			|| counter_register(&h, "uacreg", "registered", 0, ucnt_state,
 					   (void *)(long)LINE_REGISTERED, "lines registered", 0)
 					   < 0
@@ -181,7 +182,8 @@ static int uacreg_check_params(void)
 	uacreg_cfg.reauth_new_dialog = uacreg_reauth_new_dialog;
 	uacreg_cfg.reuse_nonce = uacreg_reuse_nonce != 0;
 	uacreg_cfg.max_423 = 3;
-	return uacreg_parse_classes(&uacreg_fail_classes, &uacreg_cfg.count_classes);
+	return uacreg_parse_classes(
+			&uacreg_fail_classes, &uacreg_cfg.count_classes);
 }
 
 static int mod_init(void)
@@ -214,8 +216,8 @@ static int mod_init(void)
 static int child_init(int rank)
 {
 	if(rank == PROC_MAIN) {
-		if(fork_basic_utimer(PROC_TIMER, "uacreg worker", 1, uworker_tick,
-				   NULL, UWORKER_TICK_MS * 1000)
+		if(fork_basic_utimer(PROC_TIMER, "uacreg worker", 1, uworker_tick, NULL,
+				   UWORKER_TICK_MS * 1000)
 				< 0) {
 			LM_ERR("cannot start the uacreg process\n");
 			return -1;

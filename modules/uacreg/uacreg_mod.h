@@ -15,7 +15,7 @@ extern str uacreg_db_url;
 extern str uacreg_db_table;
 extern str uacreg_default_contact; /* contact_addr for rows without one */
 extern str uacreg_default_socket;
-extern int uacreg_rate;		 /* REGISTERs per second */
+extern int uacreg_rate;			/* REGISTERs per second */
 extern int uacreg_start_spread; /* seconds, random start delay bound */
 extern int uacreg_unregister_on_shutdown;
 extern int uacreg_reload_interval; /* seconds, 0 = only on demand */

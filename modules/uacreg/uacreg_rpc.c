@@ -90,8 +90,8 @@ static void urpc_line(rpc_t *rpc, void *st, const struct uline *ul, int full)
 	rpc->struct_add(st, "d", "expires_in", urpc_in(ul->sm.expires_at, now));
 	rpc->struct_add(st, "d", "last_code", (int)ul->sm.last_code);
 	rpc->struct_add(st, "s", "last_reason", ul->reason);
-	rpc->struct_add(st, "s", "fail_class",
-			line_fail_class_name(ul->sm.fail_class));
+	rpc->struct_add(
+			st, "s", "fail_class", line_fail_class_name(ul->sm.fail_class));
 	rpc->struct_add(st, "d", "fail_count", (int)ul->sm.fail_count);
 }
 
@@ -145,8 +145,8 @@ static void urpc_list(rpc_t *rpc, void *ctx)
 	if(rpc->add(ctx, "{", &th) < 0)
 		return;
 	ustore_lock();
-	rpc->struct_add(th, "d", "total", (int)(want < 0 ? ustore->table.count
-													: ustore->state_count[want]));
+	rpc->struct_add(th, "d", "total",
+			(int)(want < 0 ? ustore->table.count : ustore->state_count[want]));
 	rpc->struct_add(th, "d", "offset", offset);
 	rpc->struct_add(th, "[", "lines", &arr);
 	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID && n < limit;
@@ -234,8 +234,7 @@ static void urpc_summary(rpc_t *rpc, void *ctx)
 			others += doms[i].count;
 			continue;
 		}
-		snprintf(name, sizeof(name), "%.*s", doms[i].name.len,
-				doms[i].name.s);
+		snprintf(name, sizeof(name), "%.*s", doms[i].name.len, doms[i].name.s);
 		rpc->struct_add(st, "d", name, doms[i].count);
 	}
 	ustore_unlock();
@@ -331,8 +330,7 @@ static const char *urpc_remove_doc[] = {
 static const char *urpc_reload_doc[] = {
 		"Read the table again; only changed rows send.", 0};
 
-rpc_export_t urpc_cmds[] = {
-		{"uacreg.count", urpc_count, urpc_count_doc, 0},
+rpc_export_t urpc_cmds[] = {{"uacreg.count", urpc_count, urpc_count_doc, 0},
 		{"uacreg.info", urpc_info, urpc_info_doc, 0},
 		{"uacreg.list", urpc_list, urpc_list_doc, 0},
 		{"uacreg.summary", urpc_summary, urpc_summary_doc, 0},
@@ -341,5 +339,4 @@ rpc_export_t urpc_cmds[] = {
 		{"uacreg.refresh", urpc_refresh, urpc_refresh_doc, 0},
 		{"uacreg.reset", urpc_reset, urpc_reset_doc, 0},
 		{"uacreg.remove", urpc_remove, urpc_remove_doc, 0},
-		{"uacreg.reload", urpc_reload, urpc_reload_doc, 0},
-		{0, 0, 0, 0}};
+		{"uacreg.reload", urpc_reload, urpc_reload_doc, 0}, {0, 0, 0, 0}};

@@ -90,8 +90,8 @@ static void uscript_run(int rt, str *evname, struct usnap *s)
 	set_route_type(EVENT_ROUTE);
 	if(rt >= 0) {
 		run_top_route(event_rt.rlist[rt], fmsg, 0);
-	} else if(sr_kemi_route(keng, fmsg, EVENT_ROUTE, &uacreg_event_callback,
-					  evname)
+	} else if(sr_kemi_route(
+					  keng, fmsg, EVENT_ROUTE, &uacreg_event_callback, evname)
 			  < 0) {
 		LM_ERR("the KEMI callback failed for %.*s\n", evname->len, evname->s);
 	}
@@ -348,8 +348,8 @@ static int ki_uacreg_request_to(sip_msg_t *msg, str *user, int mode)
 		ru = ul_str(ul, ROW_R_USERNAME);
 		rd = ul_str(ul, ROW_R_DOMAIN);
 		sruri.s = ruri;
-		sruri.len = snprintf(
-				ruri, sizeof(ruri), "sip:%.*s@%.*s", ru.len, ru.s, rd.len, rd.s);
+		sruri.len = snprintf(ruri, sizeof(ruri), "sip:%.*s@%.*s", ru.len, ru.s,
+				rd.len, rd.s);
 		usnap_copy(proxy, ul_str(ul, ROW_AUTH_PROXY));
 		usnap_copy(realm, ul_str(ul, ROW_REALM));
 		usnap_copy(auser, ul_str(ul, ROW_AUTH_USERNAME));

@@ -76,8 +76,9 @@ static int usend_new_dialog(struct uline *ul)
 	uint64_t now = ul_now();
 
 	usend_hex(cid, 16);
-	scid.len = 16 + snprintf(cid + 16, sizeof(cid) - 16, "-%llx-uacreg",
-						   (unsigned long long)(now & 0xffffffffffULL));
+	scid.len = 16
+			   + snprintf(cid + 16, sizeof(cid) - 16, "-%llx-uacreg",
+					   (unsigned long long)(now & 0xffffffffffULL));
 	usend_hex(tag, sizeof(tag));
 	vals[UL_CALL_ID] = &scid;
 	vals[UL_FROM_TAG] = &stag;
@@ -125,8 +126,8 @@ static int usend_auth(struct uline *ul, const str *ruri, char *out, size_t size)
 }
 
 /* appends "<fmt>" to buf at *pos; 0 or -1 when full */
-static int usend_put(char *buf, size_t size, size_t *pos, str *out,
-		const char *fmt, ...)
+static int usend_put(
+		char *buf, size_t size, size_t *pos, str *out, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -175,8 +176,8 @@ static int usend_prepare(
 			|| usend_put(us->buf, sizeof(us->buf), &pos, &us->call_id, "%.*s",
 					   cid.len, cid.s)
 					   < 0
-			|| usend_put(us->buf, sizeof(us->buf), &pos, &us->from_tag,
-					   "%.*s", tag.len, tag.s)
+			|| usend_put(us->buf, sizeof(us->buf), &pos, &us->from_tag, "%.*s",
+					   tag.len, tag.s)
 					   < 0)
 		return -1;
 	us->from = us->to;
@@ -196,7 +197,8 @@ static int usend_prepare(
 		return -1;
 	us->sock = ul->sock;
 	us->cseq = act->cseq;
-	us->cbp = usend_pack(ul->id, table_gen(&ustore->table, ul->id), act->attempt);
+	us->cbp =
+			usend_pack(ul->id, table_gen(&ustore->table, ul->id), act->attempt);
 	return 0;
 }
 
@@ -462,8 +464,7 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 	env = ul_env();
 	old_state = ul->sm.state;
 	old_fc = ul->sm.fail_class;
-	bits = line_on_reply(
-			&ul->sm, &r, usend_ur(ul_str(ul, ROW_REALM)), &env);
+	bits = line_on_reply(&ul->sm, &r, usend_ur(ul_str(ul, ROW_REALM)), &env);
 	if(!(bits & LINE_R_IGNORED)) {
 		int n = reason.len < UL_REASON_MAX - 1 ? reason.len : UL_REASON_MAX - 1;
 		memcpy(ul->reason, reason.s, n > 0 ? n : 0);

@@ -42,20 +42,20 @@ enum ul_dyn
 struct uline
 {
 	struct line_sm sm;
-	uint32_t id;		  /* table id */
-	uint32_t db_id;		  /* the row's `id` column, 0 when unknown */
-	uint64_t fingerprint; /* row_reg_fingerprint() of the loaded row */
-	uint32_t row_flags;	  /* flags column as loaded */
-	uint32_t reg_delay;	  /* seconds */
-	uint32_t reload_epoch; /* last reload that saw the row */
+	uint32_t id;				/* table id */
+	uint32_t db_id;				/* the row's `id` column, 0 when unknown */
+	uint64_t fingerprint;		/* row_reg_fingerprint() of the loaded row */
+	uint32_t row_flags;			/* flags column as loaded */
+	uint32_t reg_delay;			/* seconds */
+	uint32_t reload_epoch;		/* last reload that saw the row */
 	struct uline *next_pending; /* the pending list (see ustore_pend) */
-	uint8_t pending;	   /* UL_P_* */
-	uint8_t keep;		   /* the ceiling route asked to keep the row */
-	uint8_t ch_alg;		   /* enum digest_alg of the kept challenge */
-	uint8_t ch_qop;		   /* DIGEST_QOP_* offered */
-	uint8_t ch_proxy;	   /* the challenge was a 407 */
-	uint8_t row_ceiling_null; /* fail_ceiling column is NULL */
-	int8_t row_dialog_mode;	  /* reauth_new_dialog column, -1 NULL */
+	uint8_t pending;			/* UL_P_* */
+	uint8_t keep;				/* the ceiling route asked to keep the row */
+	uint8_t ch_alg;				/* enum digest_alg of the kept challenge */
+	uint8_t ch_qop;				/* DIGEST_QOP_* offered */
+	uint8_t ch_proxy;			/* the challenge was a 407 */
+	uint8_t row_ceiling_null;	/* fail_ceiling column is NULL */
+	int8_t row_dialog_mode;		/* reauth_new_dialog column, -1 NULL */
 	char reason[UL_REASON_MAX]; /* last reply's reason phrase */
 	struct socket_info *sock;	/* from the socket column, NULL = default */
 	char *dyn;					/* shm: UL_DYN_COUNT strings back to back */

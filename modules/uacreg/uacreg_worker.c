@@ -70,8 +70,8 @@ static int uworker_ceiling_sql(const struct usnap *snap, uint32_t db_id,
 		if(ul && ul->sm.state == LINE_CEILING) {
 			int old_state = ul->sm.state, old_fc = ul->sm.fail_class;
 			ul->row_flags |= ROW_FLAG_DISABLED;
-			ustore_apply(ul, old_state, old_fc,
-					line_keep_after_ceiling(&ul->sm));
+			ustore_apply(
+					ul, old_state, old_fc, line_keep_after_ceiling(&ul->sm));
 		}
 		ustore_unlock();
 		LM_NOTICE("line [%s]: kept by the ceiling route, disabled\n",
