@@ -1,0 +1,691 @@
+/*
+ * uacreg - the registration state machine of one line (see line.h).
+ *
+ * Pure: no I/O, no logging, no allocation, no clock, no randomness of its
+ * own. Everything the machine knows comes in through struct line_env and
+ * struct line_reply, so a unit test or a fuzzer can drive it exactly.
+ *
+ * Two rules hold everywhere:
+ *  - sm->due is 0 only for "never": a due time computed at a clock of 0 is
+ *    moved to 1, so a line is never silently parked.
+ *  - a reply is taken only for the request in flight (same attempt id, and a
+ *    sending state with no send pending); anything else is a late reply to a
+ *    request that was abandoned or already answered.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <strings.h>
+
+#include "line.h"
+
+/* RFC 3261 8.1.1.5: the CSeq sequence number MUST be less than 2**31. A
+ * dialog that would pass it is left for a new one. */
+#define LINE_CSEQ_MAX 0x7fffffffu
+
+/* Timing helpers (saturating: a hostile Retry-After or Expires must not wrap
+ * a due time into the past). */
+
+static uint64_t add_ms(uint64_t t, uint64_t ms)
+{
+	return ms > UINT64_MAX - t ? UINT64_MAX : t + ms;
+}
+
+static uint64_t due_in(const struct line_env *env, uint64_t ms)
+{
+	uint64_t t = add_ms(env->now, ms);
+
+	return t ? t : 1;
+}
+
+static uint32_t inc_u32(uint32_t v)
+{
+	return v == UINT32_MAX ? v : v + 1;
+}
+
+/* Effective settings */
+
+static int dialog_mode(const struct line_sm *sm, const struct line_config *cfg)
+{
+	return sm->dialog_mode >= 0 ? sm->dialog_mode : cfg->reauth_new_dialog;
+}
+
+uint32_t line_ceiling(const struct line_sm *sm, const struct line_config *cfg)
+{
+	return sm->fail_ceiling >= 0 ? (uint32_t)sm->fail_ceiling
+								 : cfg->fail_ceiling;
+}
+
+int line_uses_new_dialog(
+		const struct line_sm *sm, const struct line_config *cfg)
+{
+	int mode = dialog_mode(sm, cfg);
+
+	return mode == LINE_DIALOG_NEW
+		   || (mode == LINE_DIALOG_AUTO && sm->auto_new_dialog);
+}
+
+static int class_counts(const struct line_config *cfg, int fc)
+{
+	return fc > LINE_FC_NONE && fc < LINE_FC_COUNT
+		   && (cfg->count_classes & LINE_FC_BIT(fc)) != 0;
+}
+
+/* A request is in flight when a sending state has no send pending: only then
+ * can a reply belong to it. */
+static int in_flight(const struct line_sm *sm)
+{
+	return sm->due == 0
+		   && (sm->state == LINE_REGISTERING || sm->state == LINE_AUTHENTICATING
+				   || sm->state == LINE_UNREGISTERING);
+}
+
+/* The event route hears about a state once: a refresh that goes REGISTERED ->
+ * REGISTERING -> REGISTERED, or a second failure in a row, says nothing. */
+static int announce(struct line_sm *sm)
+{
+	if(sm->announced == sm->state)
+		return 0;
+	sm->announced = sm->state;
+	return LINE_R_STATE;
+}
+
+/* A nonce can be used while its count can still grow (nc is 8 hex digits on
+ * the wire). */
+static int nonce_usable(const struct line_sm *sm)
+{
+	return sm->have_nonce && sm->nc < UINT32_MAX;
+}
+
+/* line_init */
+
+int line_init(struct line_sm *sm, uint32_t expires, int disabled,
+		uint64_t delay_ms, const struct line_env *env)
+{
+	uint32_t ceiling = line_ceiling(sm, env->cfg);
+
+	sm->expires = expires;
+	sm->disabled_by_row = disabled ? 1 : 0;
+	/* the persisted count comes first: a restart must never send for a line
+	 * that already reached its ceiling, even a disabled one */
+	if(ceiling > 0 && sm->fail_count >= ceiling) {
+		sm->state = sm->announced = LINE_CEILING;
+		sm->due = 0;
+		return LINE_R_CEILING | LINE_R_STATE;
+	}
+	if(disabled) {
+		sm->state = sm->announced = LINE_DISABLED;
+		sm->due = 0;
+		return 0;
+	}
+	sm->state = sm->announced = LINE_NEW;
+	sm->due = due_in(env, delay_ms);
+	return 0;
+}
+
+/* line_on_due: each plan_* chooses what to send and the state it leaves the
+ * line in; send_commit() does what every send does. */
+
+/* A registration from scratch: old nonces are forgotten, since a carrier that
+ * made us wait may well have forgotten them too. */
+static void plan_fresh(struct line_sm *sm, struct line_send *s)
+{
+	sm->have_nonce = 0;
+	sm->n423 = 0;
+	sm->state = LINE_REGISTERING;
+	sm->auth_sent = LINE_AUTH_NONE;
+	s->new_dialog = 1;
+	s->with_auth = 0;
+	s->expires = sm->expires;
+}
+
+/* Credentials always travel the way the line's dialog mode says: the carriers
+ * of mode 1 (and auto after its switch) refuse them in the same dialog. */
+static void plan_with_auth(struct line_sm *sm, const struct line_config *cfg,
+		uint8_t auth_sent, struct line_send *s)
+{
+	sm->state = LINE_AUTHENTICATING;
+	sm->auth_sent = auth_sent;
+	s->with_auth = 1;
+	s->new_dialog = line_uses_new_dialog(sm, cfg);
+	s->expires = sm->expires;
+}
+
+static void plan_without_auth(struct line_sm *sm, struct line_send *s)
+{
+	sm->state = LINE_REGISTERING;
+	sm->auth_sent = LINE_AUTH_NONE;
+	s->with_auth = 0;
+	s->new_dialog = 0;
+	s->expires = sm->expires;
+}
+
+/* Refresh: one request instead of two when the carrier lets a nonce live. */
+static void plan_refresh(
+		struct line_sm *sm, const struct line_config *cfg, struct line_send *s)
+{
+	if(nonce_usable(sm) && cfg->reuse_nonce)
+		plan_with_auth(sm, cfg, LINE_AUTH_REUSED, s);
+	else
+		plan_without_auth(sm, s);
+}
+
+static void plan_answer(
+		struct line_sm *sm, const struct line_config *cfg, struct line_send *s)
+{
+	/* CHALLENGED always keeps a nonce; should it not, starting over is the
+	 * only thing that cannot loop */
+	if(!nonce_usable(sm))
+		plan_fresh(sm, s);
+	else
+		plan_with_auth(sm, cfg, LINE_AUTH_ANSWER, s);
+}
+
+/* Resend after a 423 (Min-Expires raised): the same kind of request as the
+ * one refused. Credentials carry a nonce already used, hence REUSED: a 401 to
+ * them is a new challenge, not a wrong password. */
+static void plan_resend(
+		struct line_sm *sm, const struct line_config *cfg, struct line_send *s)
+{
+	if(sm->state == LINE_AUTHENTICATING && nonce_usable(sm))
+		plan_with_auth(sm, cfg, LINE_AUTH_REUSED, s);
+	else
+		plan_without_auth(sm, s);
+}
+
+/* Unregister. A nonce never used yet (nc == 0: the unregister, or the
+ * REGISTER before it, was just challenged) is answered as ANSWER so that a
+ * second 401 ends the unregister; an older nonce is REUSED and may earn one
+ * fresh challenge. Either way at most two requests with credentials. */
+static void plan_unregister(
+		struct line_sm *sm, const struct line_config *cfg, struct line_send *s)
+{
+	s->expires = 0;
+	if(nonce_usable(sm)) {
+		sm->auth_sent = sm->nc == 0 ? LINE_AUTH_ANSWER : LINE_AUTH_REUSED;
+		s->with_auth = 1;
+		s->new_dialog = line_uses_new_dialog(sm, cfg);
+	} else {
+		sm->auth_sent = LINE_AUTH_NONE;
+		s->with_auth = 0;
+		s->new_dialog = 0;
+	}
+}
+
+static void send_commit(
+		struct line_sm *sm, struct line_send *s, const struct line_env *env)
+{
+	/* a line that never had a dialog, or whose CSeq would leave the range
+	 * SIP allows, cannot continue one */
+	if(sm->cseq == 0 || sm->cseq >= LINE_CSEQ_MAX)
+		s->new_dialog = 1;
+	sm->cseq = s->new_dialog ? 1 : sm->cseq + 1;
+	if(s->with_auth)
+		sm->nc++;
+	sm->attempt++;
+	sm->due = 0;
+	sm->last_sent = env->now;
+	sm->sent_new_dialog = s->new_dialog ? 1 : 0;
+	s->send = 1;
+	s->cseq = sm->cseq;
+	s->attempt = sm->attempt;
+}
+
+struct line_send line_on_due(struct line_sm *sm, const struct line_env *env)
+{
+	struct line_send s = {0};
+	const struct line_config *cfg = env->cfg;
+
+	if(sm->due == 0 || sm->due > env->now)
+		return s;
+	switch(sm->state) {
+		case LINE_NEW:
+		case LINE_RETRY_WAIT:
+			plan_fresh(sm, &s);
+			break;
+		case LINE_REGISTERED:
+			plan_refresh(sm, cfg, &s);
+			break;
+		case LINE_CHALLENGED:
+			plan_answer(sm, cfg, &s);
+			break;
+		case LINE_REGISTERING:
+		case LINE_AUTHENTICATING:
+			plan_resend(sm, cfg, &s);
+			break;
+		case LINE_UNREGISTERING:
+			plan_unregister(sm, cfg, &s);
+			break;
+		default: /* DISABLED, CEILING, REMOVED: nothing, ever */
+			sm->due = 0;
+			return s;
+	}
+	send_commit(sm, &s, env);
+	return s;
+}
+
+/* Failures */
+
+/* Carriers that name a wait get it, within bounds; a bound of 0 means the
+ * admin does not let carriers choose (a wait of 0 would be a retry storm). */
+static uint64_t retry_delay_ms(const struct line_sm *sm, uint32_t retry_after,
+		const struct line_env *env)
+{
+	uint64_t ms;
+
+	if(retry_after > 0 && env->cfg->retry_after_max_ms > 0) {
+		ms = (uint64_t)retry_after * 1000;
+		return ms < env->cfg->retry_after_max_ms ? ms
+												 : env->cfg->retry_after_max_ms;
+	}
+	return line_backoff_ms(sm->retries, env->rnd, env->cfg);
+}
+
+static int fail(struct line_sm *sm, int fc, uint32_t retry_after,
+		const struct line_env *env)
+{
+	const struct line_config *cfg = env->cfg;
+	uint32_t ceiling;
+	int ret = LINE_R_FAILED;
+
+	sm->fail_class = fc;
+	sm->retries = inc_u32(sm->retries);
+	/* the next attempt starts over; a nonce that led here is worth nothing */
+	sm->have_nonce = 0;
+	/* an earlier registration may still be valid at the carrier: disable
+	 * and remove must still unregister it */
+	if(env->now >= sm->expires_at)
+		sm->expires_at = 0;
+	if(class_counts(cfg, fc)) {
+		sm->fail_count = inc_u32(sm->fail_count);
+		ret |= LINE_R_COUNT;
+		ceiling = line_ceiling(sm, cfg);
+		if(ceiling > 0 && sm->fail_count >= ceiling) {
+			/* stop at once: another try with the same bad data could get
+			 * the account locked by the carrier */
+			sm->state = sm->announced = LINE_CEILING;
+			sm->due = 0;
+			return ret | LINE_R_CEILING | LINE_R_STATE;
+		}
+	}
+	sm->state = LINE_RETRY_WAIT;
+	sm->due = due_in(env, retry_delay_ms(sm, retry_after, env));
+	return ret | announce(sm);
+}
+
+/* A reply the stack made itself is never the carrier's verdict: it must not
+ * count as forbidden or bad credentials, whatever code it carries. */
+static int local_class(int code)
+{
+	return code == 408 ? LINE_FC_TIMEOUT : LINE_FC_TRANSPORT;
+}
+
+static int code_class(int code)
+{
+	if(code == 403)
+		return LINE_FC_FORBIDDEN;
+	if(code == 404)
+		return LINE_FC_NOT_FOUND;
+	if(code == 408)
+		return LINE_FC_TIMEOUT;
+	if(code >= 500 && code <= 599)
+		return LINE_FC_SERVER;
+	if(code >= 600 && code <= 699)
+		return LINE_FC_GLOBAL;
+	return LINE_FC_OTHER;
+}
+
+/* Replies */
+
+static int is_challenge_code(int code)
+{
+	return code == 401 || code == 407;
+}
+
+/* The row's realm pins the carrier: credentials are never computed for a
+ * realm someone else chose. */
+static int realm_ok(const struct line_reply *r, ur_str_t row_realm)
+{
+	return row_realm.len == 0 || ur_str_eq(row_realm, r->ch.realm);
+}
+
+static int keep_challenge(struct line_sm *sm, const struct line_env *env)
+{
+	sm->have_nonce = 1;
+	sm->nc = 0;
+	sm->due = due_in(env, 0);
+	return LINE_R_KEEP_CHALLENGE;
+}
+
+/* Where an unregister leads: the command that started it said (line_stop),
+ * or line_enable changed its mind meanwhile. */
+static uint8_t after_unregister(const struct line_sm *sm)
+{
+	if(sm->after_unregister == LINE_REMOVED || sm->after_unregister == LINE_NEW)
+		return sm->after_unregister;
+	return LINE_DISABLED;
+}
+
+static int unregister_done(struct line_sm *sm, const struct line_env *env)
+{
+	int ret;
+
+	sm->state = after_unregister(sm);
+	sm->expires_at = 0;
+	sm->due = 0;
+	ret = announce(sm);
+	if(sm->state == LINE_REMOVED)
+		return ret | LINE_R_GONE;
+	if(sm->state == LINE_NEW) {
+		/* line_enable came while unregistering: register again only now,
+		 * so the Expires: 0 cannot overtake and undo the new binding */
+		sm->disabled_by_row = 0;
+		sm->due = due_in(env, 0);
+	}
+	return ret;
+}
+
+/* Unregistering ends on any final reply but one: a challenge we can still
+ * answer. Its outcome changes nothing more: the line goes where the command
+ * said. */
+static int on_unregister_reply(struct line_sm *sm, const struct line_reply *r,
+		ur_str_t row_realm, const struct line_env *env)
+{
+	if(!r->local && is_challenge_code(r->code) && r->has_challenge
+			&& realm_ok(r, row_realm) && sm->auth_sent != LINE_AUTH_ANSWER)
+		return keep_challenge(sm, env);
+	return unregister_done(sm, env);
+}
+
+static int on_2xx(struct line_sm *sm, const struct line_reply *r,
+		const struct line_env *env)
+{
+	uint64_t granted = r->granted >= 0 ? (uint64_t)r->granted : sm->expires;
+	int ret = LINE_R_REGISTERED;
+
+	/* the registrar bound nothing: not registered, whatever the code says */
+	if(granted == 0)
+		return fail(sm, LINE_FC_OTHER, r->retry_after, env);
+	if(granted > UINT32_MAX)
+		granted = UINT32_MAX;
+	sm->granted = (uint32_t)granted;
+	sm->state = LINE_REGISTERED;
+	sm->expires_at = due_in(env, granted * 1000);
+	sm->due = due_in(env, line_refresh_delay_ms(sm->granted, env->cfg));
+	sm->retries = 0;
+	sm->n423 = 0;
+	sm->fail_class = LINE_FC_NONE;
+	if(sm->fail_count != 0) {
+		sm->fail_count = 0;
+		ret |= LINE_R_COUNT;
+	}
+	return ret | announce(sm);
+}
+
+/* 401/407. Only credentials computed for this very challenge and refused
+ * without stale=true say the password is wrong; a challenge to a request
+ * without credentials, to a reused nonce, or a stale nonce is just the
+ * carrier asking (again). */
+static int on_challenge(struct line_sm *sm, const struct line_reply *r,
+		ur_str_t row_realm, const struct line_env *env)
+{
+	int ret;
+
+	if(!r->has_challenge || !realm_ok(r, row_realm))
+		return fail(sm, LINE_FC_BAD_CHALLENGE, r->retry_after, env);
+	if(sm->auth_sent == LINE_AUTH_ANSWER && !r->ch.stale)
+		return fail(sm, LINE_FC_BAD_AUTH, r->retry_after, env);
+	ret = keep_challenge(sm, env);
+	sm->state = LINE_CHALLENGED;
+	return ret;
+}
+
+/* 400. The auto mode's single switch: a carrier that refuses credentials in
+ * the same dialog ("Invalid CSeq number") takes them in a new one; the line
+ * remembers it. After the switch (or in mode 1) a 400 to credentials sent in
+ * a new dialog means the credentials themselves are refused. */
+static int on_400(struct line_sm *sm, const struct line_reply *r,
+		const struct line_env *env)
+{
+	const struct line_config *cfg = env->cfg;
+
+	if(sm->auth_sent != LINE_AUTH_NONE && !sm->sent_new_dialog
+			&& dialog_mode(sm, cfg) == LINE_DIALOG_AUTO && !sm->auto_new_dialog
+			&& sm->have_nonce) {
+		sm->auto_new_dialog = 1;
+		sm->state = LINE_CHALLENGED;
+		sm->due = due_in(env, 0);
+		return LINE_R_AUTO_SWITCH;
+	}
+	if(sm->auth_sent != LINE_AUTH_NONE && sm->sent_new_dialog
+			&& line_uses_new_dialog(sm, cfg))
+		return fail(sm, LINE_FC_BAD_AUTH, r->retry_after, env);
+	return fail(sm, LINE_FC_OTHER, r->retry_after, env);
+}
+
+/* 423: ask again at once for at least Min-Expires, a bounded number of times
+ * (a carrier that keeps raising it would otherwise keep us busy). */
+static int on_423(struct line_sm *sm, const struct line_reply *r,
+		const struct line_env *env)
+{
+	if(r->min_expires == 0 || sm->n423 >= env->cfg->max_423
+			|| sm->n423 == UINT8_MAX)
+		return fail(sm, LINE_FC_OTHER, r->retry_after, env);
+	sm->n423++;
+	if(r->min_expires > sm->expires)
+		sm->expires = r->min_expires;
+	sm->due = due_in(env, 0);
+	return 0;
+}
+
+int line_on_reply(struct line_sm *sm, const struct line_reply *r,
+		ur_str_t row_realm, const struct line_env *env)
+{
+	int code = r->code;
+
+	if(r->attempt != sm->attempt || !in_flight(sm))
+		return LINE_R_IGNORED;
+	sm->last_code = code > 0 && code <= UINT16_MAX ? (uint16_t)code : 0;
+	if(sm->state == LINE_UNREGISTERING)
+		return on_unregister_reply(sm, r, row_realm, env);
+	if(r->local)
+		return fail(sm, local_class(code), 0, env);
+	if(code >= 200 && code <= 299)
+		return on_2xx(sm, r, env);
+	if(is_challenge_code(code))
+		return on_challenge(sm, r, row_realm, env);
+	if(code == 400)
+		return on_400(sm, r, env);
+	if(code == 423)
+		return on_423(sm, r, env);
+	/* 1xx and other codes out of range are not final replies: OTHER */
+	return fail(sm, code_class(code), r->retry_after, env);
+}
+
+int line_on_send_error(
+		struct line_sm *sm, uint32_t attempt, const struct line_env *env)
+{
+	if(attempt != sm->attempt || !in_flight(sm))
+		return LINE_R_IGNORED;
+	/* an unregister that cannot leave is over: the binding expires alone,
+	 * and a retry loop must not keep a disabled or removed line alive */
+	if(sm->state == LINE_UNREGISTERING)
+		return unregister_done(sm, env);
+	return fail(sm, LINE_FC_TRANSPORT, 0, env);
+}
+
+/* Operator commands */
+
+int line_enable(struct line_sm *sm, const struct line_env *env)
+{
+	if(sm->state == LINE_UNREGISTERING
+			&& sm->after_unregister == LINE_DISABLED) {
+		/* let the unregister in flight finish first (see unregister_done) */
+		sm->after_unregister = LINE_NEW;
+		return 0;
+	}
+	if(sm->state != LINE_DISABLED)
+		return 0;
+	sm->state = LINE_NEW;
+	sm->disabled_by_row = 0;
+	sm->due = due_in(env, 0);
+	return announce(sm);
+}
+
+/* disable and remove. A line that may hold a binding at the carrier, or has a
+ * request in flight that might create one, unregisters first; the request in
+ * flight is abandoned (attempt++) so its reply is ignored. */
+static int line_stop(
+		struct line_sm *sm, uint8_t after, const struct line_env *env)
+{
+	int ret;
+
+	switch(sm->state) {
+		case LINE_REMOVED:
+			return after == LINE_REMOVED ? LINE_R_GONE : 0;
+		case LINE_DISABLED:
+		case LINE_CEILING:
+			/* a line at the ceiling belongs to the ceiling route: only
+			 * remove moves it, and without a word to the carrier */
+			if(after != LINE_REMOVED)
+				return 0;
+			sm->state = LINE_REMOVED;
+			sm->due = 0;
+			return announce(sm) | LINE_R_GONE;
+		case LINE_UNREGISTERING:
+			/* the unregister goes on; remove is final, a disable cannot
+			 * bring a removed line back */
+			if(sm->after_unregister != LINE_REMOVED)
+				sm->after_unregister = after;
+			return 0;
+		default:
+			break;
+	}
+	if(in_flight(sm) || sm->expires_at > env->now) {
+		sm->state = LINE_UNREGISTERING;
+		sm->after_unregister = after;
+		sm->attempt++;
+		sm->due = due_in(env, 0);
+		return announce(sm);
+	}
+	sm->state = after;
+	sm->due = 0;
+	sm->expires_at = 0;
+	ret = announce(sm);
+	return after == LINE_REMOVED ? ret | LINE_R_GONE : ret;
+}
+
+int line_disable(struct line_sm *sm, const struct line_env *env)
+{
+	return line_stop(sm, LINE_DISABLED, env);
+}
+
+int line_remove(struct line_sm *sm, const struct line_env *env)
+{
+	return line_stop(sm, LINE_REMOVED, env);
+}
+
+/* Not a state change: the line just becomes due now. */
+int line_refresh(struct line_sm *sm, const struct line_env *env)
+{
+	if(sm->state == LINE_REGISTERED || sm->state == LINE_NEW
+			|| sm->state == LINE_RETRY_WAIT)
+		sm->due = due_in(env, 0);
+	return 0;
+}
+
+int line_reset(struct line_sm *sm, const struct line_env *env)
+{
+	int ret = 0;
+
+	/* the ceiling route decides first (keep, then reset) */
+	if(sm->state == LINE_CEILING)
+		return 0;
+	if(sm->fail_count != 0) {
+		sm->fail_count = 0;
+		ret |= LINE_R_COUNT;
+	}
+	sm->retries = 0;
+	if(sm->state == LINE_RETRY_WAIT)
+		sm->due = due_in(env, 0);
+	return ret;
+}
+
+int line_keep_after_ceiling(struct line_sm *sm)
+{
+	if(sm->state != LINE_CEILING)
+		return 0;
+	sm->state = LINE_DISABLED;
+	sm->due = 0;
+	return announce(sm);
+}
+
+/* Timing */
+
+uint64_t line_backoff_ms(
+		uint32_t n, uint32_t rnd, const struct line_config *cfg)
+{
+	uint32_t shift = n > 1 ? n - 1 : 0;
+	uint64_t base = cfg->retry_max_ms;
+	uint64_t j = cfg->jitter_pct > 100 ? 100 : cfg->jitter_pct;
+	uint64_t ms;
+
+	/* retry_min_ms < 2^32, so a shift below 32 cannot overflow 64 bits;
+	 * beyond that the cap is reached anyway */
+	if(shift < 32 && ((uint64_t)cfg->retry_min_ms << shift) < base)
+		base = (uint64_t)cfg->retry_min_ms << shift;
+	/* jitter keeps many lines failing together from retrying together */
+	ms = base * (100 - j + rnd % (2 * j + 1)) / 100;
+	return ms ? ms : 1;
+}
+
+uint64_t line_refresh_delay_ms(uint32_t granted, const struct line_config *cfg)
+{
+	uint64_t g = (uint64_t)granted * 1000;
+	uint64_t pct =
+			cfg->refresh_margin_pct > 100 ? 100 : cfg->refresh_margin_pct;
+	uint64_t margin = g * pct / 100;
+
+	if(margin < cfg->refresh_margin_min_ms)
+		margin = cfg->refresh_margin_min_ms;
+	if(margin > cfg->refresh_margin_max_ms)
+		margin = cfg->refresh_margin_max_ms;
+	/* a short grant still leaves half of it for the refresh to arrive */
+	if(margin > g / 2)
+		margin = g / 2;
+	return g - margin ? g - margin : 1;
+}
+
+/* Names */
+
+static const char *const state_names[LINE_STATE_COUNT] = {"new", "registering",
+		"challenged", "authenticating", "registered", "retry_wait", "disabled",
+		"unregistering", "removed", "ceiling"};
+
+static const char *const fail_class_names[LINE_FC_COUNT] = {"none", "bad_auth",
+		"forbidden", "not_found", "timeout", "transport", "server", "global",
+		"bad_challenge", "other"};
+
+const char *line_state_name(int state)
+{
+	return state >= 0 && state < LINE_STATE_COUNT ? state_names[state]
+												  : "unknown";
+}
+
+const char *line_fail_class_name(int fc)
+{
+	return fc >= 0 && fc < LINE_FC_COUNT ? fail_class_names[fc] : "unknown";
+}
+
+int line_fail_class_parse(ur_str_t name)
+{
+	int i;
+
+	if(name.s == NULL)
+		return -1;
+	for(i = 0; i < LINE_FC_COUNT; i++) {
+		if(strlen(fail_class_names[i]) == name.len
+				&& strncasecmp(fail_class_names[i], name.s, name.len) == 0)
+			return i;
+	}
+	return -1;
+}
