@@ -23,7 +23,8 @@ SCHEMA = ROOT / "sql" / "uacreg-create.sql"
 SIPP_DIR = ROOT / "tests" / "sipp"
 CFG_TEMPLATE = Path(__file__).with_name("kamailio-test.cfg")
 MODDIR = "/usr/lib/x86_64-linux-gnu/kamailio/modules"
-RUN_DIR = ROOT / "build" / "test-run"
+# one folder per pytest session: two sessions never share a MariaDB
+RUN_DIR = ROOT / "build" / "test-run" / f"session-{os.getpid()}"
 
 
 def free_port(kind=socket.SOCK_DGRAM, host="127.0.0.1"):
@@ -124,6 +125,7 @@ def mariadb():
     m.start()
     yield m
     m.stop()
+    shutil.rmtree(RUN_DIR, ignore_errors=True)
 
 
 class DB:
