@@ -131,6 +131,7 @@ static void plan_fresh(struct line_sm *sm, struct line_send *s)
 {
 	sm->have_nonce = 0;
 	sm->n423 = 0;
+	sm->n_stale = 0;
 	sm->state = LINE_REGISTERING;
 	sm->auth_sent = LINE_AUTH_NONE;
 	s->new_dialog = 1;
@@ -413,6 +414,7 @@ static int on_2xx(struct line_sm *sm, const struct line_reply *r,
 	sm->due = due_in(env, line_refresh_delay_ms(sm->granted, env->cfg));
 	sm->retries = 0;
 	sm->n423 = 0;
+	sm->n_stale = 0;
 	sm->fail_class = LINE_FC_NONE;
 	if(sm->fail_count != 0) {
 		sm->fail_count = 0;
@@ -434,6 +436,13 @@ static int on_challenge(struct line_sm *sm, const struct line_reply *r,
 		return fail(sm, LINE_FC_BAD_CHALLENGE, r->retry_after, env);
 	if(sm->auth_sent == LINE_AUTH_ANSWER && !r->ch.stale)
 		return fail(sm, LINE_FC_BAD_AUTH, r->retry_after, env);
+	/* a carrier that calls every answer stale would keep us resending at
+	 * once, forever: after max_423 in a row it is a broken challenge */
+	if(sm->auth_sent == LINE_AUTH_ANSWER) {
+		if(sm->n_stale >= env->cfg->max_423 || sm->n_stale == UINT8_MAX)
+			return fail(sm, LINE_FC_BAD_CHALLENGE, r->retry_after, env);
+		sm->n_stale++;
+	}
 	ret = keep_challenge(sm, env);
 	sm->state = LINE_CHALLENGED;
 	return ret;

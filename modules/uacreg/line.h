@@ -88,7 +88,8 @@ struct line_config
 	uint32_t count_classes; /* LINE_FC_BIT set that counts */
 	int reauth_new_dialog;	/* default for rows with NULL: 0, 1 or 2 */
 	int reuse_nonce;		/* refresh with the last nonce, nc+1 */
-	uint32_t max_423;		/* 423s in a row before it is a failure */
+	uint32_t max_423;		/* 423s (and stale=true answers) in a row before it
+					   * is a failure */
 };
 
 /* The state of one line; all the machine reads and writes. */
@@ -104,6 +105,7 @@ struct line_sm
 	uint8_t fail_class;		  /* enum line_fail_class of the last failure */
 	uint8_t after_unregister; /* LINE_DISABLED or LINE_REMOVED */
 	uint8_t n423;			  /* 423s in a row */
+	uint8_t n_stale;		  /* stale=true answers in a row */
 	uint8_t announced;		  /* last state reported with LINE_R_STATE */
 	uint16_t last_code;		  /* last final reply code, 0 = none yet */
 	uint32_t expires;		  /* asked for (row, raised by Min-Expires) */

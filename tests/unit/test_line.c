@@ -434,6 +434,28 @@ static void test_stale_true_is_not_failure(void **state)
 	assert_int_equal(t.sm.auth_sent, LINE_AUTH_ANSWER);
 }
 
+/* a carrier that calls every answer stale must not keep the line resending
+ * at once forever: after max_423 stale answers in a row it backs off */
+static void test_endless_stale_is_bounded(void **state)
+{
+	struct t t;
+	int i, ret;
+
+	t_start(&t, -1);
+	t_due(&t);
+	t_challenge(&t, 401, 0);
+	for(i = 0; i < (int)t.cfg.max_423; i++) {
+		t_due(&t); /* ANSWER */
+		assert_int_equal(t_challenge(&t, 401, 1), LINE_R_KEEP_CHALLENGE);
+	}
+	t_due(&t);
+	ret = t_challenge(&t, 401, 1);
+	assert_true(ret & LINE_R_FAILED);
+	assert_int_equal(t.sm.fail_class, LINE_FC_BAD_CHALLENGE);
+	assert_int_equal(t.sm.state, LINE_RETRY_WAIT);
+	assert_int_equal(t.sm.fail_count, 0); /* not counted by default */
+}
+
 static void test_wrong_password_is_bad_auth_counted(void **state)
 {
 	struct t t;
@@ -1576,6 +1598,7 @@ int main(void)
 			cmocka_unit_test(test_refresh_without_reuse_nonce_sends_plain),
 			cmocka_unit_test(test_refresh_challenged_again_answers),
 			cmocka_unit_test(test_stale_true_is_not_failure),
+			cmocka_unit_test(test_endless_stale_is_bounded),
 			cmocka_unit_test(test_wrong_password_is_bad_auth_counted),
 			cmocka_unit_test(test_wrong_password_407_is_bad_auth),
 			cmocka_unit_test(test_forbidden_403_counted),
