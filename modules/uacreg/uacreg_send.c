@@ -474,8 +474,6 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 					r.code == 408 ? "local timeout" : "local error");
 		if(bits & LINE_R_KEEP_CHALLENGE)
 			usend_keep_challenge(ul, &r);
-		if(bits & LINE_R_REGISTERED)
-			ul->sm.granted = ul->sm.granted ? ul->sm.granted : ul->sm.expires;
 		usend_log(ul, &r, bits, listed);
 	}
 	ustore_apply(ul, old_state, old_fc, bits);
