@@ -173,8 +173,9 @@ def db(mariadb):
 
 class Kamailio:
     def __init__(self, procs, workdir, db, extra_params="", ceiling_extra="",
-                 listen2=None, shm_mb=64, cfg_text=None):
+                 listen2=None, shm_mb=64, cfg_text=None, env=None):
         self.procs = procs
+        self.env = env
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -207,7 +208,8 @@ class Kamailio:
         self.proc = self.procs.start(
             ["kamailio", "-f", str(self.cfg), "-DD", "-E", "-w", str(self.dir),
              "-m", str(self.shm_mb), "-M", "16"],
-            stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=None if self.env is None else {**os.environ, **self.env})
         wait_for(lambda: self.proc.poll() is not None or self._rpc_ready(), 20,
                  what="kamailio to answer RPC")
         if self.proc.poll() is not None:
