@@ -271,9 +271,9 @@ static struct uline *uscript_find(int f, str *value)
 	return NULL;
 }
 
-static int ki_uacreg_lookup(sip_msg_t *msg, str *attr, str *value, str *dst)
+/* stores the l_uuid of the line whose attr equals value into dst */
+static int uscript_lookup(sip_msg_t *msg, str *attr, str *value, pv_spec_t *dst)
 {
-	pv_spec_t *sp;
 	pv_value_t val;
 	char uuid[ROW_MAX_STR + 1];
 	struct uline *ul;
@@ -285,9 +285,8 @@ static int ki_uacreg_lookup(sip_msg_t *msg, str *attr, str *value, str *dst)
 				attr->len, attr->s);
 		return -1;
 	}
-	sp = pv_cache_get(dst);
-	if(sp == NULL || sp->setf == NULL) {
-		LM_ERR("[%.*s] is not a writable variable\n", dst->len, dst->s);
+	if(dst == NULL || dst->setf == NULL) {
+		LM_ERR("the third parameter is not a writable variable\n");
 		return -1;
 	}
 	ustore_lock();
@@ -301,9 +300,20 @@ static int ki_uacreg_lookup(sip_msg_t *msg, str *attr, str *value, str *dst)
 	val.flags = PV_VAL_STR;
 	val.rs.s = uuid;
 	val.rs.len = strlen(uuid);
-	if(sp->setf(msg, &sp->pvp, (int)EQ_T, &val) < 0)
+	if(dst->setf(msg, &dst->pvp, (int)EQ_T, &val) < 0)
 		return -1;
 	return 1;
+}
+
+static int ki_uacreg_lookup(sip_msg_t *msg, str *attr, str *value, str *dst)
+{
+	pv_spec_t *sp = pv_cache_get(dst);
+
+	if(sp == NULL) {
+		LM_ERR("[%.*s] is not a variable\n", dst->len, dst->s);
+		return -1;
+	}
+	return uscript_lookup(msg, attr, value, sp);
 }
 
 /* auth_realm_avp / auth_username_avp / auth_password_avp, as stock uac */
@@ -419,12 +429,27 @@ static int w_uacreg_keep(sip_msg_t *msg, char *p1, char *p2)
 }
 static int w_uacreg_lookup(sip_msg_t *msg, char *p1, char *p2, char *p3)
 {
-	str attr, value, dst;
+	str attr, value;
 	if(fixup_get_svalue(msg, (gparam_t *)p1, &attr) < 0
-			|| fixup_get_svalue(msg, (gparam_t *)p2, &value) < 0
-			|| fixup_get_svalue(msg, (gparam_t *)p3, &dst) < 0)
+			|| fixup_get_svalue(msg, (gparam_t *)p2, &value) < 0)
 		return -1;
-	return ki_uacreg_lookup(msg, &attr, &value, &dst);
+	return uscript_lookup(msg, &attr, &value, (pv_spec_t *)p3);
+}
+
+/* attribute and value are strings with variables; the third parameter is
+ * the variable to write, not a value */
+static int fixup_uacreg_lookup(void **param, int param_no)
+{
+	if(param_no < 3)
+		return fixup_spve_null(param, 1);
+	return fixup_pvar_null(param, 1);
+}
+
+static int fixup_free_uacreg_lookup(void **param, int param_no)
+{
+	if(param_no < 3)
+		return fixup_free_spve_null(param, 1);
+	return fixup_free_pvar_null(param, 1);
 }
 static int w_uacreg_request_to(sip_msg_t *msg, char *p1, char *p2)
 {
@@ -447,8 +472,8 @@ cmd_export_t uscript_cmds[] = {
 		{"uacreg_status", (cmd_function)w_uacreg_status, 1, fixup_spve_null,
 				fixup_free_spve_null, ANY_ROUTE},
 		{"uacreg_keep", (cmd_function)w_uacreg_keep, 0, 0, 0, EVENT_ROUTE},
-		{"uacreg_lookup", (cmd_function)w_uacreg_lookup, 3, fixup_spve_all,
-				fixup_free_spve_all, ANY_ROUTE},
+		{"uacreg_lookup", (cmd_function)w_uacreg_lookup, 3, fixup_uacreg_lookup,
+				fixup_free_uacreg_lookup, ANY_ROUTE},
 		{"uacreg_request_to", (cmd_function)w_uacreg_request_to, 1,
 				fixup_spve_null, fixup_free_spve_null, ANY_ROUTE},
 		{"uacreg_request_to", (cmd_function)w_uacreg_request_to, 2,

@@ -172,7 +172,7 @@ def db(mariadb):
 
 
 class Kamailio:
-    def __init__(self, procs, workdir, db, extra_params="", ceiling_extra="",
+    def __init__(self, procs, workdir, db, extra_params="", ceiling_extra="", request_extra="",
                  listen2=None, shm_mb=64, cfg_text=None, env=None):
         self.procs = procs
         self.env = env
@@ -192,6 +192,7 @@ class Kamailio:
             "CTLSOCK": str(self.ctl), "RPCSOCK": str(self.rpcsock),
             "DBURL": db.url, "CONTACT": self.addr,
             "EXTRA_PARAMS": extra_params, "CEILING_EXTRA": ceiling_extra,
+            "REQUEST_EXTRA": request_extra,
         }
         text = cfg_text if cfg_text is not None else CFG_TEMPLATE.read_text()
         for k, v in subst.items():
