@@ -279,8 +279,10 @@ void uworker_tick(unsigned int ticks, void *param)
 		uworker_load(now);
 	}
 	uworker_send_due();
-	uworker_drain_pending(now);
+	/* events first: a removed line is freed by its pending work, and its
+	 * "removed" event must still find it */
 	uworker_run_events();
+	uworker_drain_pending(now);
 }
 
 void uworker_shutdown(void)

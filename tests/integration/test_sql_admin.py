@@ -164,3 +164,16 @@ request_route {{ sl_send_reply("404", "no"); }}
     finally:
         procs.stop(p)
     mariadb.sql(f"DROP DATABASE {name}")
+
+
+def test_periodic_reload_picks_up_sql_edits(db, kamailio):
+    db.add_line("first", flags=1)
+    k = kamailio(extra_params='modparam("uacreg", "reload_interval", 1)\n')
+    wait_for(lambda: k.rpc("uacreg.count") == 1, 10, what="one line")
+    db.add_line("second", flags=1)
+    wait_for(lambda: k.rpc("uacreg.count") == 2, 10, what="the periodic reload to add a line")
+    db.sql("DELETE FROM uacreg WHERE l_uuid='first'")
+    wait_for(lambda: k.state("first") is None, 10, what="the periodic reload to remove a line")
+    # the removal was announced in event_route[uacreg:state]
+    wait_for(lambda: db.value("SELECT COUNT(*) FROM test_events WHERE l_uuid='first' "
+                              "AND state='removed'") == "1", 10, what="the removed event")
