@@ -16,11 +16,13 @@
 #define URPC_LIST_MAX 1000
 #define URPC_DOMAINS_MAX 100
 
-/* reads the l_uuid argument; faults and returns -1 when it is bad */
+/* reads the l_uuid argument; faults and returns -1 when it is bad. A
+ * number is taken as its digits: kamcmd sends an l_uuid such as 123 as an
+ * integer, and such a line must be reachable too. */
 static int urpc_uuid(rpc_t *rpc, void *ctx, str *uuid)
 {
-	if(rpc->scan(ctx, "S", uuid) < 1) {
-		rpc->fault(ctx, 400, "missing l_uuid");
+	if(rpc->scan(ctx, ".S", uuid) < 1) {
+		rpc->fault(ctx, 400, "l_uuid is missing or not a string");
 		return -1;
 	}
 	if(uuid->len <= 0 || uuid->len > ROW_MAX_STR) {
@@ -128,7 +130,7 @@ static void urpc_list(rpc_t *rpc, void *ctx)
 		offset = 0;
 	else if(rpc->scan(ctx, "*d", &limit) < 1)
 		limit = URPC_LIST_DEFAULT;
-	else if(rpc->scan(ctx, "*S", &state) == 1) {
+	else if(rpc->scan(ctx, "*.S", &state) == 1) {
 		for(want = 0; want < LINE_STATE_COUNT; want++)
 			if(strlen(line_state_name(want)) == (size_t)state.len
 					&& !strncmp(line_state_name(want), state.s, state.len))
