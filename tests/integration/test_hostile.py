@@ -1,0 +1,441 @@
+"""Hostile input and faults: no carrier's reply, admin's row or operator's
+RPC argument may crash Kamailio, stop the other lines or lose a row.
+
+Each hostile carrier (tests/sipp/hostile-*.xml, one misbehaviour each) gets
+one line, beside good lines registering to the by-the-book registrar.xml in
+the same Kamailio. The failure class each hostile line must end with follows
+from the module's code (line.c, uacreg_send.c):
+
+  - a 401 whose challenge cannot be answered (missing, malformed, too long,
+    unknown algorithm, unknown qop, stale=true forever) is bad_challenge,
+    logged with the digest parser's error (DIGEST_E_* of digest.h);
+  - a 200 OK that binds our Contact for 0 seconds is other;
+  - a 200 OK that does not list our Contact at all is taken as registered
+    for the row's expires, with a notice (lenient, as most UAs are).
+
+None of these classes counts toward the ceiling by default, so the rows stay
+in SQL with fail_count 0.
+"""
+import hashlib
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import pytest
+
+from conftest import (DB, SCHEMA, Kamailio, MariaDB, Procs, RpcError, Sipp,
+                      free_port, wait_for)
+
+GOOD = "registrar.xml"
+
+
+# --- helpers ---------------------------------------------------------------
+
+def alive(k):
+    """The Kamailio process runs and answers RPC."""
+    if k.proc is None or k.proc.poll() is not None:
+        return False
+    try:
+        k.rpc("core.version", timeout=5)
+        return True
+    except Exception:
+        return False
+
+
+def requests(s, user, authorized=None):
+    """REGISTERs of one line, retransmissions folded, in wire order."""
+    seen, out = set(), []
+    for m in s.registers(user):
+        key = (m.call_id, m.cseq)
+        if key in seen:
+            continue
+        seen.add(key)
+        if authorized is None or m.authorized == authorized:
+            out.append(m)
+    return out
+
+
+def oks(s, user):
+    """200 OKs a registrar sent to one line (retransmissions folded)."""
+    return len({(m.call_id, m.cseq) for m in s.replies_sent(user) if m.status == 200})
+
+
+def good_and_registered(k, names):
+    """Every good line holds a valid registration and has no failure."""
+    for n in names:
+        try:
+            i = k.info(n)
+        except RpcError:  # not loaded yet
+            return False
+        if i["expires_in"] <= 0 or i["fail_count"] != 0 or i["fail_class"] != "none":
+            return False
+    return True
+
+
+def all_l_uuids(k):
+    """Every l_uuid in memory, paging uacreg.list."""
+    out, offset = [], 0
+    while True:
+        page = k.rpc("uacreg.list", offset, 1000)
+        out += [l["l_uuid"] for l in page["lines"]]
+        if len(page["lines"]) < 1000:
+            return out
+        offset += 1000
+
+
+def new_db(mariadb):
+    """A database like the `db` fixture's, for fixtures of a wider scope."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    mariadb.sql(f"CREATE DATABASE {name}")
+    mariadb.sql(SCHEMA.read_text(), name)
+    mariadb.sql("CREATE TABLE test_events (id INT AUTO_INCREMENT PRIMARY KEY, "
+                "l_uuid VARCHAR(64), kind VARCHAR(16), state VARCHAR(32), code INT, "
+                "at TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP(3))", name)
+    return DB(mariadb, name)
+
+
+def own_mariadb(tmp_path):
+    """A MariaDB of the test's own (it may be stopped), with the schema in
+    database `own` and the test cfg's test_events table."""
+    own = MariaDB(tmp_path / "own-mariadb", free_port(socket.SOCK_STREAM))
+    own.start()
+    own.sql("CREATE DATABASE own")
+    own.sql(SCHEMA.read_text(), "own")
+    own.sql("CREATE TABLE test_events (id INT AUTO_INCREMENT PRIMARY KEY, "
+            "l_uuid VARCHAR(64), kind VARCHAR(16), state VARCHAR(32), code INT, "
+            "at TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP(3))", "own")
+    return own, DB(own, "own")
+
+
+def rpc_nowait(k, method, *params):
+    """Sends a JSON-RPC request and does not wait for the answer."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        req = {"jsonrpc": "2.0", "method": method, "params": list(params), "id": 1}
+        s.sendto(json.dumps(req).encode(), str(k.rpcsock))
+    finally:
+        s.close()
+
+
+# --- hostile carriers, all in one Kamailio ----------------------------------
+
+@dataclass
+class Expect:
+    state: str               # where the line settles
+    fail_class: str          # info fail_class there
+    code: int                # info last_code there
+    digest_error: int = None  # "the challenge was unusable (error N)"
+
+
+# line (its l_uuid) -> (scenario, what the module must make of it)
+HOSTILE = {
+    # usend_challenge finds no WWW-Authenticate: DIGEST_E_MALFORMED
+    "h-no-challenge": ("hostile-401-no-challenge.xml", Expect("retry_wait", "bad_challenge", 401, -2)),
+    # unterminated quoted string: DIGEST_E_MALFORMED
+    "h-malformed": ("hostile-401-malformed.xml", Expect("retry_wait", "bad_challenge", 401, -2)),
+    # an 8000-character nonce, over DIGEST_MAX_FIELD: DIGEST_E_TOO_LONG
+    "h-long-nonce": ("hostile-401-long-nonce.xml", Expect("retry_wait", "bad_challenge", 401, -5)),
+    # SHA-512-256 and MD4 only: DIGEST_E_ALGORITHM
+    "h-unknown-alg": ("hostile-401-unknown-alg.xml", Expect("retry_wait", "bad_challenge", 401, -3)),
+    # qop="auth-conf" only: DIGEST_E_QOP
+    "h-unknown-qop": ("hostile-401-unknown-qop.xml", Expect("retry_wait", "bad_challenge", 401, -4)),
+    # stale=true to every answer: after max_423 (3) such answers in a row
+    "h-endless-stale": ("hostile-401-endless-stale.xml", Expect("retry_wait", "bad_challenge", 401)),
+    # Expires: 0 header, Contact without a parameter: granted 0
+    "h-expires-hdr-0": ("hostile-200-expires-header-0.xml", Expect("retry_wait", "other", 200)),
+    # our Contact with ;expires=0 (over an Expires: 60 header): granted 0
+    "h-contact-exp-0": ("hostile-200-contact-expires-0.xml", Expect("retry_wait", "other", 200)),
+    # no Contact, no Expires: the row's expires is assumed
+    "h-no-contact": ("hostile-200-no-contact.xml", Expect("registered", "none", 200)),
+    # only other parties' Contacts, no Expires: the row's expires is assumed
+    "h-other-contacts": ("hostile-200-other-contacts.xml", Expect("registered", "none", 200)),
+}
+
+GOOD_LINES = ["good-a", "good-b", "good-c"]
+# an admin's row at the limits of the stock schema: 64 characters in every
+# column it has (VARCHAR(64)), made of characters a SIP URI user allows
+LIMIT_UUID = ("lim-" + "x" * 60)[:64]
+LIMIT_USER = ("LongUser-_.!~*'()" * 4)[:64]
+
+
+@pytest.fixture(scope="module")
+def hostile(mariadb, tmp_path_factory):
+    procs = Procs()
+    d = tmp_path_factory.mktemp("hostile")
+    db = new_db(mariadb)
+    try:
+        carriers = {}
+        for line, (scenario, _) in HOSTILE.items():
+            carriers[line] = Sipp(procs, d / "sipp", scenario).start()
+            db.add_line(line, r_domain=carriers[line].addr, expires=60)
+        good = Sipp(procs, d / "sipp", GOOD).start()
+        for n in GOOD_LINES:
+            db.add_line(n, r_domain=good.addr, expires=4)
+        db.add_line(LIMIT_UUID, r_domain=good.addr, r_username=LIMIT_USER,
+                    auth_username=LIMIT_USER, l_username=LIMIT_USER, expires=4)
+        total = len(HOSTILE) + len(GOOD_LINES) + 1
+        k = Kamailio(procs, d / "kamailio", db).start()
+        wait_for(lambda: k.rpc("uacreg.count") == total, 10, what="every line loaded")
+        wait_for(lambda: good_and_registered(k, GOOD_LINES), 20, what="the good lines registered")
+        yield SimpleNamespace(k=k, db=db, carriers=carriers, good=good, total=total)
+    finally:
+        procs.stop_all()
+        mariadb.sql(f"DROP DATABASE IF EXISTS {db.name}")
+
+
+def assert_healthy(h, oks_before):
+    """Kamailio lives, no line was lost, the good lines kept refreshing."""
+    k = h.k
+    assert alive(k), "Kamailio died:\n" + k.log_text()[-3000:]
+    assert k.rpc("uacreg.count") == h.total
+    assert k.rpc("uacreg.summary")["lines"] == h.total
+    assert h.db.value("SELECT COUNT(*) FROM uacreg") == str(h.total)
+    wait_for(lambda: all(oks(h.good, n) > oks_before[n] for n in GOOD_LINES), 15,
+             what="a new 200 OK for every good line")
+    wait_for(lambda: good_and_registered(k, GOOD_LINES), 15, what="the good lines registered")
+    for n in GOOD_LINES:
+        assert h.db.value(f"SELECT fail_count FROM uacreg WHERE l_uuid='{n}'") == "0"
+    assert "segfault" not in k.log_text().lower()
+
+
+@pytest.mark.parametrize("line", list(HOSTILE))
+def test_hostile_carrier_fails_its_line_only(hostile, line):
+    h, k = hostile, hostile.k
+    scenario, exp = HOSTILE[line]
+    s = h.carriers[line]
+    oks_before = {n: oks(h.good, n) for n in GOOD_LINES}
+
+    if exp.state == "retry_wait":
+        def settled():
+            i = k.info(line)
+            return i if i["state"] == "retry_wait" and i["fail_class"] == exp.fail_class else None
+        info = wait_for(settled, 30, what=f"{line} in retry_wait with {exp.fail_class}")
+        assert info["last_code"] == exp.code, info
+        assert info["fail_count"] == 0, info  # the class does not count
+        assert info["expires_in"] == 0, info  # never registered
+        failed = re.compile(re.escape(f"line [{line}]: REGISTER failed: {exp.code} ")
+                            + r"[^\n]*" + re.escape(f"({exp.fail_class}, 0 counted, retry in "))
+        wait_for(lambda: failed.search(k.log_text()), 10, what=f"the failure log line of {line}")
+        if exp.digest_error is not None:
+            assert f"line [{line}]: the challenge was unusable (error {exp.digest_error})" \
+                in k.log_text()
+        # not stuck and not storming: the next attempt comes after a backoff
+        n = len(requests(s, line))
+        wait_for(lambda: len(requests(s, line)) > n, 15, what=f"{line} to retry")
+        assert all(not m.authorized for m in requests(s, line)) or line == "h-endless-stale"
+    else:
+        info = wait_for(lambda: (lambda i: i if i["state"] == "registered" else None)(k.info(line)),
+                        30, what=f"{line} registered")
+        assert info["granted"] == 60 and info["expires_in"] > 0, info
+        assert info["fail_class"] == "none" and info["last_code"] == 200, info
+        assert f"line [{line}]: 200 OK does not list our Contact; assuming 60 s" in k.log_text()
+
+    # the row is intact in SQL
+    assert h.db.value(f"SELECT fail_count FROM uacreg WHERE l_uuid='{line}'") == "0"
+    assert_healthy(h, oks_before)
+
+
+def test_endless_stale_challenges_are_bounded_per_attempt(hostile):
+    """stale=true to every answer: each attempt is the REGISTER, then the
+    answer and max_423 (3) more stale answers, then a backoff; never an
+    endless burst."""
+    h, k = hostile, hostile.k
+    s = h.carriers["h-endless-stale"]
+    wait_for(lambda: len({m.call_id for m in requests(s, "h-endless-stale")}) >= 3, 30,
+             what="three attempts to the stale carrier")
+    by_dialog = {}
+    for m in requests(s, "h-endless-stale"):
+        by_dialog.setdefault(m.call_id, []).append(m)
+    dialogs = list(by_dialog.values())
+    for msgs in dialogs[:-1]:  # the last may still be going on
+        assert len(msgs) == 5, [(m.cseq, m.authorized) for m in msgs]
+        assert not msgs[0].authorized and all(m.authorized for m in msgs[1:])
+    assert all(len(msgs) <= 5 for msgs in dialogs)
+
+
+def test_the_line_at_the_limits_of_the_schema_registers(hostile):
+    k = hostile.k
+    info = wait_for(lambda: (lambda i: i if i["expires_in"] > 0 else None)(k.info(LIMIT_UUID)),
+                    20, what="the 64-character line registered")
+    assert info["r_username"] == LIMIT_USER and info["fail_count"] == 0
+    assert oks(hostile.good, LIMIT_USER) >= 1
+
+
+def stray_replies(k, call_id):
+    """SIP replies no transaction of Kamailio's waits for, and garbage."""
+    def rnd():
+        return uuid.uuid4().hex
+    common = ("From: <sip:good-a@127.0.0.1>;tag={t}\r\nTo: <sip:good-a@127.0.0.1>;tag={t2}\r\n"
+              "Call-ID: {cid}\r\nCSeq: {cseq} REGISTER\r\n")
+    out = []
+    for code, extra in (("200 OK", f"Contact: <sip:good-a@{k.addr}>;expires=60\r\n"),
+                        ("401 Unauthorized", 'WWW-Authenticate: Digest realm="x", nonce="y"\r\n'),
+                        ("200 OK", "Expires: 0\r\n")):
+        for via_host, cid in ((k.addr, rnd()), (k.addr, call_id), ("192.0.2.1:5060", rnd())):
+            out.append((f"SIP/2.0 {code}\r\nVia: SIP/2.0/UDP {via_host};branch=z9hG4bK{rnd()}\r\n"
+                        + common.format(t=rnd()[:8], t2=rnd()[:8], cid=cid, cseq=random.randint(1, 99))
+                        + extra + "Content-Length: 0\r\n\r\n").encode())
+    out.append(b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP " + k.addr.encode() + b"\r\n\r\n")  # no branch, no CSeq
+    out.append(b"SIP/2.0 200\r\n")  # truncated
+    out.append(bytes(random.getrandbits(8) for _ in range(700)))  # noise
+    return out
+
+
+def test_replies_for_unknown_call_ids_are_dropped(hostile):
+    h, k = hostile, hostile.k
+    oks_before = {n: oks(h.good, n) for n in GOOD_LINES}
+    states = {n: k.info(n)["fail_count"] for n in GOOD_LINES}
+    call_id = k.info("good-a")["call_id"]
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for _ in range(20):
+            for pkt in stray_replies(k, call_id):
+                s.sendto(pkt, ("127.0.0.1", k.port))
+            time.sleep(0.05)
+    finally:
+        s.close()
+    time.sleep(1)
+    assert alive(k)
+    assert {n: k.info(n)["fail_count"] for n in GOOD_LINES} == states
+    assert_healthy(h, oks_before)
+
+
+# --- replies that come after their line is gone ------------------------------
+
+def test_replies_after_the_line_was_removed_or_replaced(db, kamailio, sipp):
+    """hostile-slow.xml holds each REGISTER. Meanwhile one line is removed by
+    RPC (its unregister is answered first, then the held 200 OK comes for a
+    line that no longer exists) and another is replaced by a reload (a new
+    line with the same l_uuid; the held 200 OK belongs to the old one)."""
+    slow = sipp("hostile-slow.xml")
+    good = sipp(GOOD)
+    for n in GOOD_LINES:
+        db.add_line(n, r_domain=good.addr, expires=4)
+    # reg_delay: the test is ready before they send
+    db.add_line("doomed", r_domain=slow.addr, expires=60, reg_delay=2)
+    db.add_line("replaced", r_domain=slow.addr, expires=60, reg_delay=2)
+    k = kamailio()
+    wait_for(lambda: good_and_registered(k, GOOD_LINES), 20, what="the good lines registered")
+    db.sql("UPDATE uacreg SET auth_password='changed' WHERE l_uuid='replaced'")
+
+    wait_for(lambda: k.state("doomed") == "registering" and k.state("replaced") == "registering",
+             10, step=0.02, what="both slow lines in flight")
+    old_call_id = k.info("replaced")["call_id"]
+    assert k.rpc("uacreg.remove", "doomed") == "ok"
+    res = k.rpc("uacreg.reload")
+    assert (res["changed"], res["removed"], res["added"]) == (1, 0, 0), res
+
+    # doomed: unregistered, answered, forgotten; then its held 200 OK came
+    wait_for(lambda: any(m.expires == 0 for m in slow.registers("doomed")), 10,
+             what="the unregister of the removed line")
+    with pytest.raises(RpcError) as e:
+        wait_for(lambda: k.info("doomed") is None, 10, what="doomed forgotten")
+    assert e.value.code == 404
+    wait_for(lambda: len([m for m in slow.replies_sent("doomed") if m.status == 200]) >= 2, 10,
+             what="the held 200 OK of the removed line")
+    # replaced: a new dialog registered the new line; the old one's 200 OK
+    # was for the line that is gone
+    info = wait_for(lambda: (lambda i: i if i["state"] == "registered" else None)(k.info("replaced")),
+                    15, what="the replacing line registered")
+    assert info["call_id"] != old_call_id
+    assert len({m.call_id for m in slow.registers("replaced")}) == 2
+    ignored = "for a line removed or replaced since: ignored"
+    wait_for(lambda: k.log_text().count(ignored) >= 2, 10, what="both late replies ignored")
+
+    assert alive(k)
+    assert k.rpc("uacreg.count") == len(GOOD_LINES) + 1
+    assert db.value("SELECT COUNT(*) FROM uacreg") == str(len(GOOD_LINES) + 2)  # RPC remove keeps SQL
+    oks_before = {n: oks(good, n) for n in GOOD_LINES}
+    wait_for(lambda: all(oks(good, n) > oks_before[n] for n in GOOD_LINES), 15,
+             what="the good lines refreshing")
+    assert good_and_registered(k, GOOD_LINES)
+
+
+# --- operators' RPC arguments -------------------------------------------------
+
+LINE_COMMANDS = ["uacreg.info", "uacreg.enable", "uacreg.disable", "uacreg.refresh",
+                 "uacreg.reset", "uacreg.remove"]
+MISSING = "l_uuid is missing or not a string"
+TOO_LONG = "l_uuid must be 1 to 255 characters"
+BAD_PAGE = "offset >= 0 and limit 1 to 1000"
+
+
+def bad_rpc_cases():
+    ten_kb = "u" * 10240
+    cases = []
+    for cmd in LINE_COMMANDS:
+        cases += [
+            ((cmd,), 400, MISSING),
+            ((cmd, None), 400, MISSING),
+            ((cmd, ["a"]), 400, MISSING),
+            ((cmd, {"l_uuid": "a"}), 400, MISSING),
+            ((cmd, ""), 400, TOO_LONG),
+            ((cmd, ten_kb), 400, TOO_LONG),
+            ((cmd, "u" * 256), 400, TOO_LONG),
+            ((cmd, "no-such-line"), 404, "no line with l_uuid no-such-line"),
+            # a number is an l_uuid of digits (kamcmd sends 4711 as an int)
+            ((cmd, 4711), 404, "no line with l_uuid 4711"),
+        ]
+    cases += [
+        (("uacreg.list", -1), 400, BAD_PAGE),
+        (("uacreg.list", -2**31), 400, BAD_PAGE),
+        (("uacreg.list", 0, 0), 400, BAD_PAGE),
+        (("uacreg.list", 0, -5), 400, BAD_PAGE),
+        (("uacreg.list", 0, 1001), 400, BAD_PAGE),
+        (("uacreg.list", 0, 10**9), 400, BAD_PAGE),
+        (("uacreg.list", -1, 10, "disabled"), 400, BAD_PAGE),
+        (("uacreg.list", 0, 10, "bogus"), 400, "unknown state bogus"),
+        (("uacreg.list", 0, 10, "Registered"), 400, "unknown state Registered"),
+        (("uacreg.list", 0, 10, ""), 400, "unknown state"),
+        (("uacreg.list", 0, 10, 7), 400, "unknown state 7"),
+        (("uacreg.list", 0, 10, ten_kb), 400, "unknown state uuu"),
+    ]
+    return cases
+
+
+def snapshot(k, db, names):
+    """What must not change: summary, every line's info, the SQL rows."""
+    return (k.rpc("uacreg.summary"), {n: k.info(n) for n in names},
+            db.sql("SELECT * FROM uacreg ORDER BY id"))
+
+
+def test_rpc_bad_arguments_fault_and_change_nothing(db, kamailio):
+    names = ["a", "b", "123"]
+    for n in names:
+        db.add_line(n, flags=1)  # disabled: nothing moves by itself
+    k = kamailio()
+    wait_for(lambda: k.rpc("uacreg.count") == 3, 10, what="three lines")
+    before = snapshot(k, db, names)
+
+    for args, code, message in bad_rpc_cases():
+        with pytest.raises(RpcError) as e:
+            k.rpc(*args)
+        assert e.value.code == code, (args[:1], str(args[1:])[:40], e.value)
+        assert e.value.message.startswith(message), (args[:1], str(args[1:])[:40], e.value)
+    # kamcmd (binrpc) the same
+    rc, out = k.kamcmd("uacreg.info")
+    assert "400" in out and MISSING in out, out
+    rc, out = k.kamcmd("uacreg.disable", "s:" + "u" * 300)
+    assert "400" in out and TOO_LONG in out, out
+    rc, out = k.kamcmd("uacreg.list", "0", "0")
+    assert "400" in out and BAD_PAGE in out, out
+    rc, out = k.kamcmd("uacreg.list", "0", "5", "nosuchstate")
+    assert "400" in out and "unknown state nosuchstate" in out, out
+
+    assert alive(k)
+    assert snapshot(k, db, names) == before
+    # and the lines are still reachable: also by a number, as kamcmd sends it
+    assert k.rpc("uacreg.info", 123)["l_uuid"] == "123"
+    rc, out = k.kamcmd("uacreg.info", "123")
+    assert rc == 0 and "l_uuid: 123" in out, out
+    assert [l["l_uuid"] for l in k.rpc("uacreg.list", 0, 10, "disabled")["lines"]] == names
+    assert k.rpc("uacreg.list", 10**6)["lines"] == []  # past the end: empty, no fault
