@@ -105,17 +105,19 @@ int line_init(struct line_sm *sm, uint32_t expires, int disabled,
 
 	sm->expires = expires;
 	sm->disabled_by_row = disabled ? 1 : 0;
-	/* the persisted count comes first: a restart must never send for a line
-	 * that already reached its ceiling, even a disabled one */
-	if(ceiling > 0 && sm->fail_count >= ceiling) {
-		sm->state = sm->announced = LINE_CEILING;
-		sm->due = 0;
-		return LINE_R_CEILING | LINE_R_STATE;
-	}
+	/* A disabled row sends nothing, so it needs no ceiling: this is how a
+	 * row kept by the ceiling route stays kept across restarts. */
 	if(disabled) {
 		sm->state = sm->announced = LINE_DISABLED;
 		sm->due = 0;
 		return 0;
+	}
+	/* the persisted count comes next: a restart must never send for a line
+	 * that already reached its ceiling */
+	if(ceiling > 0 && sm->fail_count >= ceiling) {
+		sm->state = sm->announced = LINE_CEILING;
+		sm->due = 0;
+		return LINE_R_CEILING | LINE_R_STATE;
 	}
 	sm->state = sm->announced = LINE_NEW;
 	sm->due = due_in(env, delay_ms);
@@ -266,19 +268,22 @@ struct line_send line_on_due(struct line_sm *sm, const struct line_env *env)
 
 /* Failures */
 
-/* Carriers that name a wait get it, within bounds; a bound of 0 means the
- * admin does not let carriers choose (a wait of 0 would be a retry storm). */
+/* Carriers that name a longer wait than our backoff get it, within bounds;
+ * a shorter one does not shorten the backoff (Retry-After: 1 on every reply
+ * would be a retry storm). A bound of 0 means the admin does not let
+ * carriers choose. */
 static uint64_t retry_delay_ms(const struct line_sm *sm, uint32_t retry_after,
 		const struct line_env *env)
 {
+	uint64_t backoff = line_backoff_ms(sm->retries, env->rnd, env->cfg);
 	uint64_t ms;
 
-	if(retry_after > 0 && env->cfg->retry_after_max_ms > 0) {
-		ms = (uint64_t)retry_after * 1000;
-		return ms < env->cfg->retry_after_max_ms ? ms
-												 : env->cfg->retry_after_max_ms;
-	}
-	return line_backoff_ms(sm->retries, env->rnd, env->cfg);
+	if(retry_after == 0 || env->cfg->retry_after_max_ms == 0)
+		return backoff;
+	ms = (uint64_t)retry_after * 1000;
+	if(ms > env->cfg->retry_after_max_ms)
+		ms = env->cfg->retry_after_max_ms;
+	return ms > backoff ? ms : backoff;
 }
 
 static int fail(struct line_sm *sm, int fc, uint32_t retry_after,

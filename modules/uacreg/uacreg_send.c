@@ -327,8 +327,20 @@ static int64_t usend_granted(struct sip_msg *rpl, const str *uuid, int *listed)
 	return hdr_expires;
 }
 
-/* the strongest usable challenge of the reply */
-static void usend_challenge(struct sip_msg *rpl, int code, struct line_reply *r)
+/* 1 when a row's HA1 (hex of its length, 0 = a password) can answer alg */
+static int usend_ha1_fits(enum digest_alg alg, int ha1_len)
+{
+	if(ha1_len == 0)
+		return 1;
+	if(alg == DIGEST_ALG_MD5 || alg == DIGEST_ALG_MD5_SESS)
+		return ha1_len == 32;
+	return ha1_len == 64;
+}
+
+/* The strongest challenge of the reply that the line's secret can answer:
+ * an MD5 HA1 cannot answer SHA-256, so a carrier offering both gets MD5. */
+static void usend_challenge(
+		struct sip_msg *rpl, int code, int ha1_len, struct line_reply *r)
 {
 	struct hdr_field *h;
 	struct digest_challenge ch;
@@ -340,6 +352,8 @@ static void usend_challenge(struct sip_msg *rpl, int code, struct line_reply *r)
 		if(h->type != want)
 			continue;
 		rc = digest_parse_challenge(h->body.s, h->body.len, &ch);
+		if(rc == 0 && !usend_ha1_fits(ch.alg, ha1_len))
+			rc = DIGEST_E_HA1;
 		if(rc < 0) {
 			if(!r->has_challenge)
 				r->challenge_err = rc;
@@ -354,7 +368,7 @@ static void usend_challenge(struct sip_msg *rpl, int code, struct line_reply *r)
 }
 
 static void usend_summarise(struct sip_msg *rpl, int code, const str *uuid,
-		struct line_reply *r, int *listed)
+		int ha1_len, struct line_reply *r, int *listed)
 {
 	struct hdr_field *h;
 
@@ -371,7 +385,7 @@ static void usend_summarise(struct sip_msg *rpl, int code, const str *uuid,
 		return;
 	}
 	if(code == 401 || code == 407)
-		usend_challenge(rpl, code, r);
+		usend_challenge(rpl, code, ha1_len, r);
 	else if(code >= 200 && code < 300)
 		r->granted = usend_granted(rpl, uuid, listed);
 	for(h = rpl->headers; h; h = h->next) {
@@ -457,7 +471,8 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 		return;
 	}
 	uuid = ul_str(ul, ROW_L_UUID);
-	usend_summarise(ps->rpl, ps->code, &uuid, &r, &listed);
+	usend_summarise(
+			ps->rpl, ps->code, &uuid, ul->slen[ROW_AUTH_HA1], &r, &listed);
 	/* the reply answers the request in flight only if the attempt matches */
 	r.attempt = (ul->sm.attempt & 0xffff) == attempt16 ? ul->sm.attempt
 													   : ul->sm.attempt + 1;

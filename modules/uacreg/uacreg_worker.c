@@ -184,6 +184,8 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 	return rc;
 }
 
+static void uworker_run_events(void);
+
 static void uworker_drain_pending(uint64_t now)
 {
 	struct uline *ul;
@@ -199,6 +201,17 @@ static void uworker_drain_pending(uint64_t now)
 			break;
 		what = ul->pending;
 		ul->pending = 0;
+		if((what & UL_P_FREE) && ustore->ev_count) {
+			/* the line's last event ("removed") was queued with its free:
+			 * run the queued events before the line goes. Its pending bits
+			 * stay set meanwhile, so nobody else frees it. */
+			ul->pending = what;
+			ustore_unlock();
+			uworker_run_events();
+			ustore_lock();
+			what = ul->pending;
+			ul->pending = 0;
+		}
 		if(uworker_pending(ul, what) < 0) {
 			uworker_db_retry_at = ul_now() + UWORKER_DB_RETRY_MS;
 			break;

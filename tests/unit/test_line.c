@@ -184,9 +184,11 @@ static void test_init_restart_at_ceiling_is_ceiling(void **state)
 	assert_int_equal(t_load(&t, -1, -1, 3, 0), LINE_R_CEILING | LINE_R_STATE);
 	assert_int_equal(t.sm.state, LINE_CEILING);
 	assert_int_equal(t.sm.due, 0);
-	/* even a disabled row: the ceiling wins */
-	assert_int_equal(t_load(&t, -1, -1, 7, 1), LINE_R_CEILING | LINE_R_STATE);
-	assert_int_equal(t.sm.state, LINE_CEILING);
+	/* a disabled row (kept by the ceiling route) stays disabled: it sends
+	 * nothing, and the route does not run again at every restart */
+	assert_int_equal(t_load(&t, -1, -1, 7, 1), 0);
+	assert_int_equal(t.sm.state, LINE_DISABLED);
+	assert_int_equal(line_on_due(&t.sm, &t.env).send, 0);
 }
 
 static void test_init_restart_below_ceiling_is_new(void **state)
@@ -965,6 +967,24 @@ static void test_retry_after_bounded(void **state)
 	assert_int_equal(t.sm.due, t.env.now + 2000);
 }
 
+/* Retry-After shorter than the backoff does not shorten it */
+static void test_retry_after_never_below_backoff(void **state)
+{
+	struct t t;
+	struct line_reply r;
+	int i;
+
+	t_start(&t, -1);
+	for(i = 0; i < 4; i++) {
+		t_due(&t);
+		r = reply_of(t.sent.attempt, 503);
+		r.retry_after = 1;
+		t_reply_r(&t, r);
+	}
+	/* 4th failure: backoff 8 s (1 s doubling), not the carrier's 1 s */
+	assert_int_equal(t.sm.due, t.env.now + 8000);
+}
+
 static void test_backoff_doubles_and_caps(void **state)
 {
 	struct line_config c = test_config();
@@ -1628,6 +1648,7 @@ int main(void)
 			cmocka_unit_test(test_423_without_min_expires_is_failure),
 			cmocka_unit_test(test_retry_after_honoured),
 			cmocka_unit_test(test_retry_after_bounded),
+			cmocka_unit_test(test_retry_after_never_below_backoff),
 			cmocka_unit_test(test_backoff_doubles_and_caps),
 			cmocka_unit_test(test_backoff_sequence_of_a_line),
 			cmocka_unit_test(test_backoff_jitter_bounds_exhaustive),
