@@ -464,8 +464,10 @@ int udb_reload(struct udb_reload_result *res)
 		if(!DB_CAPABILITY(udb_dbf, DB_CAP_FETCH))
 			break;
 		if(udb_dbf.fetch_result(udb_con, &dbres, UDB_FETCH_ROWS) < 0) {
-			LM_ERR("reading table %.*s failed midway: no line removed\n",
+			LM_ERR("reading table %.*s failed midway: rows read so far "
+				   "applied, no line removed\n",
 					uacreg_db_table.len, uacreg_db_table.s);
+			rc = -2;
 			goto done;
 		}
 		if(RES_ROW_N(dbres) == 0)

@@ -29,8 +29,9 @@ int udb_init(void);
 int udb_connect(void);
 void udb_close(void);
 
-/* Reads every row and makes the store match it. -1 (nothing removed) when
- * the database cannot be read. Serialised between processes. */
+/* Reads every row and makes the store match it. Serialised between
+ * processes. -1: the database could not be read, nothing changed; -2: it
+ * failed midway, the rows read were applied but no line was removed. */
 int udb_reload(struct udb_reload_result *res);
 
 /* fail_count of a line; 0, or -1 when the database did not answer */

@@ -287,16 +287,21 @@ static void urpc_reload(rpc_t *rpc, void *ctx)
 	struct udb_reload_result *res;
 	void *th, *arr, *st;
 	uint32_t i;
+	int rc;
 
 	res = pkg_malloc(sizeof(*res));
 	if(res == NULL) {
 		rpc->fault(ctx, 500, "out of memory");
 		return;
 	}
-	if(udb_reload(res) < 0) {
+	rc = udb_reload(res);
+	if(rc < 0) {
 		pkg_free(res);
 		rpc->fault(ctx, 503,
-				"database unavailable: nothing changed, every line runs on");
+				rc == -1 ? "database unavailable: nothing changed, every line "
+						   "runs on"
+						 : "database failed midway: rows read so far applied, "
+						   "no line removed");
 		return;
 	}
 	if(rpc->add(ctx, "{", &th) >= 0) {
