@@ -125,6 +125,22 @@ def test_restart_continues_the_count_from_the_column(db, kamailio, sipp):
     k.wait_state("good", "registered", 20)
 
 
+def test_a_row_loaded_at_its_ceiling_never_sends(db, kamailio, sipp):
+    """The count in the column already reached the ceiling (a restart after
+    the delete could not be done): the line goes straight to the ceiling,
+    sends nothing, the route runs once and the row is deleted."""
+    s = sipp(BOOK)
+    db.add_line("atceil", r_domain=s.addr, fail_count=3, fail_ceiling=3)
+    db.add_line("below", r_domain=s.addr, fail_count=2, fail_ceiling=3)
+    k = kamailio()
+    wait_for(lambda: not exists(db, "atceil"), 20, what="atceil deleted")
+    assert [e[1] for e in ceiling_events(db, "atceil")] == ["3"]
+    assert_gone_from_memory(k, "atceil")
+    k.wait_state("below", "registered", 20)
+    time.sleep(1.5)
+    assert s.registers("atceil") == []
+
+
 def test_ceiling_0_never_deletes_and_null_takes_the_modparam(db, kamailio, sipp):
     s = sipp(BOOK)
     db.add_line("never", r_domain=s.addr, auth_password="wrong", fail_ceiling=0)

@@ -110,6 +110,9 @@ def test_strict_carrier_each_mode_in_one_run(db, kamailio, sipp):
         assert [m.authorized for m in r[:3]] == [False, True, True], [(m.call_id, m.cseq, m.authorized) for m in r]
         assert r[1].call_id == r[0].call_id and r[1].cseq == r[0].cseq + 1
         assert r[2].call_id != r[0].call_id and r[2].cseq == 1
+    # the switch is no failure: no retry_wait on the way to registered
+    assert db.sql("SELECT COUNT(*) FROM test_events WHERE kind='state' AND state='retry_wait' "
+                  "AND l_uuid IN ('nd2', 'nd2c1')") == [["0"]]
     # the ceiling of 1 was never reached: no route run, row still there
     assert db.value("SELECT COUNT(*) FROM test_events WHERE kind='ceiling'") == "0"
     assert rows(db, "nd2c1") == [["2", "0"]]
