@@ -15,5 +15,8 @@ for f in "$root"/modules/uacreg/*.[ch] "$root"/modules/uacreg/Makefile; do
 done
 make -s -C "$dst" quiet=silent >&2
 [ -f "$dst/uacreg.so" ] || { echo "build-module: uacreg.so was not built" >&2; exit 1; }
-cp -f "$dst/uacreg.so" "$root/modules/uacreg/uacreg.so"
+# a new file renamed over the old one: a running Kamailio keeps the copy it
+# mapped (cp over it in place rewrites that mapping and crashes it)
+cp -f "$dst/uacreg.so" "$root/modules/uacreg/.uacreg.so.$$"
+mv -f "$root/modules/uacreg/.uacreg.so.$$" "$root/modules/uacreg/uacreg.so"
 echo "$root/modules/uacreg/uacreg.so"
