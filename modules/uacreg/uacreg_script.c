@@ -395,33 +395,30 @@ done:
 	return rc;
 }
 
-static int w_uacreg_enable(sip_msg_t *msg, char *p1, char *p2)
+/* the cfg wrappers of the functions that take one l_uuid */
+static int w_uacreg_uuid(
+		sip_msg_t *msg, char *p1, int (*ki)(sip_msg_t *msg, str *l_uuid))
 {
 	str s;
 	if(fixup_get_svalue(msg, (gparam_t *)p1, &s) < 0)
 		return -1;
-	return ki_uacreg_enable(msg, &s);
+	return ki(msg, &s);
+}
+static int w_uacreg_enable(sip_msg_t *msg, char *p1, char *p2)
+{
+	return w_uacreg_uuid(msg, p1, ki_uacreg_enable);
 }
 static int w_uacreg_disable(sip_msg_t *msg, char *p1, char *p2)
 {
-	str s;
-	if(fixup_get_svalue(msg, (gparam_t *)p1, &s) < 0)
-		return -1;
-	return ki_uacreg_disable(msg, &s);
+	return w_uacreg_uuid(msg, p1, ki_uacreg_disable);
 }
 static int w_uacreg_refresh(sip_msg_t *msg, char *p1, char *p2)
 {
-	str s;
-	if(fixup_get_svalue(msg, (gparam_t *)p1, &s) < 0)
-		return -1;
-	return ki_uacreg_refresh(msg, &s);
+	return w_uacreg_uuid(msg, p1, ki_uacreg_refresh);
 }
 static int w_uacreg_status(sip_msg_t *msg, char *p1, char *p2)
 {
-	str s;
-	if(fixup_get_svalue(msg, (gparam_t *)p1, &s) < 0)
-		return -1;
-	return ki_uacreg_status(msg, &s);
+	return w_uacreg_uuid(msg, p1, ki_uacreg_status);
 }
 static int w_uacreg_keep(sip_msg_t *msg, char *p1, char *p2)
 {
