@@ -54,9 +54,11 @@ SCHEMA = ROOT / "sql" / "uacreg-create.sql"
 CFG = BENCH / "kamailio-bench.cfg"
 REGISTRAR = BENCH / "sipp" / "registrar.xml"
 CLK = os.sysconf("SC_CLK_TCK")
-SHM_MB = 64
+SHM_MB = 64  # Kamailio's default; --shm changes it
 PKG_MB = 8
 RELOAD_CHANGED = 100
+REST = 10.0  # s of the idle CPU measurement, nothing due
+STALL = 70  # s without a new registered line: the cold phase stops waiting
 QUIET_USER = "bench-quiet-on"
 ENGINES = ("uacreg", "stock")
 
@@ -235,8 +237,8 @@ class Sipp:
              "-t", "u1", "-nostdin", "-deadcall_wait", "1000",
              "-trace_logs", "-log_file", str(self.logfile),
              "-trace_counts", "-fd", "1",
-             "-trace_err", "-error_file", str(self.dir / "errors.log"),
-             "-ringbuffer_files", "1", "-ringbuffer_size", "1000000",
+             # no -trace_err: verifyauth warns about every REGISTER without
+             # credentials; unexpected messages show in the counts (Unexp)
              "-buff_size", "4194304", "-max_recv_loops", "100000",
              "-max_sched_loops", "100000"],
             cwd=str(self.dir), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -394,6 +396,7 @@ class Kamailio:
             text = text.replace(f"@{k}@", v)
         self.cfg = self.dir / "kamailio.cfg"
         self.cfg.write_text(text)
+        self.shm_mb = params.get("shm_mb", SHM_MB)
         self.proc = None
 
     def start(self):
@@ -403,7 +406,7 @@ class Kamailio:
         self.t_start = time.time()
         self.proc = self.procs.start(
             ["kamailio", "-f", str(self.cfg), "-DD", "-E", "-w", str(self.dir),
-             "-m", str(SHM_MB), "-M", str(PKG_MB), "-A", define],
+             "-m", str(self.shm_mb), "-M", str(PKG_MB), "-A", define],
             stdin=subprocess.DEVNULL, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
         end = time.time() + 60
         while time.time() < end:
@@ -482,6 +485,8 @@ def analyze(events, b, changed):
     events.sort(key=lambda e: e[0])
     first_ok = {}
     since_ok = {}
+    challenged = {}
+    delays = []
     r = {"cold_requests": 0, "cold_registered": 0, "cold_unregistered_requests": 0,
          "refreshes": 0, "refresh_requests": 0, "window_requests": 0,
          "reload_requests": 0, "reload_requests_with_credentials": 0, "reload_lines": set(), "reload_changed_ok": set(),
@@ -490,6 +495,13 @@ def analyze(events, b, changed):
     for t, kind, user, auth in events:
         if kind == "R":
             since_ok[user] = since_ok.get(user, 0) + 1
+            # cold: a REGISTER without credentials is challenged (401); the
+            # next one of the line carries the answer
+            if user not in first_ok and t <= b["cold_end"]:
+                if not auth:
+                    challenged.setdefault(user, t)
+                elif user in challenged:
+                    delays.append(t - challenged.pop(user))
             if user not in first_ok and t <= b["cold_end"]:
                 r["cold_requests"] += 1
             if b["flag"] <= t <= b["win_end"]:
@@ -518,17 +530,45 @@ def analyze(events, b, changed):
             r["failures"] += 1
             if b.get("reload0") and t >= b["reload0"]:
                 r["reload_failures"] += 1
+    delays.sort()
+    if delays:
+        r["challenge_answer_p50"] = delays[len(delays) // 2]
+        r["challenge_answer_p90"] = delays[int(len(delays) * 0.9)]
+        r["challenge_answer_max"] = delays[-1]
     r["reload_lines"] = len(r["reload_lines"])
     r["reload_changed_ok"] = len(r["reload_changed_ok"])
     return r
 
 
+def expires_for(args, n):
+    """--expires, or 60 s unless a refresh cycle of n lines would need more
+    than 45 % of the uacreg rate (one REGISTER per refresh): then the next
+    multiple of 60 that keeps it there."""
+    if args.expires:
+        return args.expires
+    need = 2.2 * n / args.rate
+    return max(60, int(-(-need // 60)) * 60)
+
+
+def stock_timer(expires):
+    """reg_timer_interval: stock refreshes a line when it has less than
+    timer+3 s left, checked every timer s, so about expires/6 keeps it
+    refreshing at 75-95 % of the expiry (uacreg: 90 %)."""
+    return max(2, expires // 6)
+
+
 def run_phase(args, run_dir, procs, db, engine, n, params):
     pdir = run_dir / f"{n}-{engine}"
     pdir.mkdir(parents=True, exist_ok=True)
-    res = {"engine": engine, "lines": n, "notes": []}
+    expires = expires_for(args, n)
+    timer = stock_timer(expires)
+    reload_window = args.reload_window or max(10.0, timer + 5.0)
+    params = dict(params)
+    params["stock"] = dict(params["stock"], reg_timer_interval=timer)
+    res = {"engine": engine, "lines": n, "notes": [], "expires": expires,
+           "stock_timer": timer, "reload_window": reload_window}
     sipp = Sipp(procs, pdir)
-    load_table(db, pdir / "rows.tsv", n, sipp.addr, args.expires)
+    load_table(db, pdir / "rows.tsv", n, sipp.addr, expires)
     sipp.start()
     rl = RegLog(sipp.logfile)
     kam = Kamailio(procs, pdir, engine, db, sipp.addr, params)
@@ -541,12 +581,21 @@ def run_phase(args, run_dir, procs, db, engine, n, params):
         res["processes"] = kam.cpu()[1]
 
         # ---- cold: until the registrar answered 200 to every line -------
-        budget = args.cold_budget or max(60.0, 30.0 + 3.0 * n / args.rate)
+        # uacreg needs 2 n / rate s (two REGISTERs a line); a phase that
+        # registers nobody new for STALL s stops waiting earlier
+        budget = args.cold_budget or min(420.0, max(120.0, 30.0 + 3.0 * n / args.rate))
         deadline = t0 + budget
         last_print = 0
+        progress, progress_t = 0, t0
+        stalled = False
         while time.time() < deadline:
             rl.poll()
             if len(rl.first_ok) >= n:
+                break
+            if len(rl.first_ok) > progress:
+                progress, progress_t = len(rl.first_ok), time.time()
+            elif time.time() - progress_t > STALL:
+                stalled = True
                 break
             if kam.proc.poll() is not None:
                 raise RuntimeError(f"kamailio ({engine}) died during cold start")
@@ -561,6 +610,8 @@ def run_phase(args, run_dir, procs, db, engine, n, params):
         res["cold_complete"] = complete
         res["cold_time"] = cold_end - t0 if complete else None
         res["cold_budget"] = budget
+        res["cold_waited"] = time.time() - t0
+        res["cold_stalled"] = stalled
         res["registered_at_cold_end"] = len(rl.first_ok)
         if engine == "uacreg":
             res["uacreg_summary_registered"] = kam.registered()
@@ -568,7 +619,8 @@ def run_phase(args, run_dir, procs, db, engine, n, params):
         sh = kam.shm()
         res["shm_after_cold"] = (sh.get("real_used_size"), sh.get("max_used_size"))
         log(f"  cold: {len(rl.first_ok)}/{n} registered"
-            + (f" in {res['cold_time']:.2f} s" if complete else f" (budget {budget:.0f} s over)"))
+            + (f" in {res['cold_time']:.2f} s" if complete else
+               f" after {res['cold_waited']:.0f} s ({'no new line for %d s' % STALL if stalled else 'budget over'})"))
 
         # ---- steady: one refresh cycle of every registered line ---------
         time.sleep(1.0)
@@ -578,7 +630,7 @@ def run_phase(args, run_dir, procs, db, engine, n, params):
         scpu0 = sipp.cpu()
         rl.set_mark(flag)
         shm_samples = []
-        win_deadline = flag + args.expires + 30
+        win_deadline = flag + expires + 30
         next_shm = time.time() + 2
         while time.time() < win_deadline:
             rl.poll()
@@ -608,15 +660,15 @@ def run_phase(args, run_dir, procs, db, engine, n, params):
         # ---- rest: nothing due; tm's wait timer (5 s) drains -------------
         time.sleep(6.5)
         rest0 = time.time()
-        time.sleep(3.0)
+        idle0, _ = kam.cpu()
+        time.sleep(REST)
+        idle1, _ = kam.cpu()
+        res["idle_cpu_ms_per_s"] = (idle1 - idle0) / (time.time() - rest0) * 1000
         rl.poll()
         sh = kam.shm()
         res["shm_rest_used"] = sh.get("real_used_size")
         res["shm_total"] = sh.get("total_size")
         res["quiet_before_reload"] = rl.last_r < rest0
-        # idle: nothing due, tm drained (one shm RPC in it, as in the window)
-        rest_cpu, _ = kam.cpu()
-        res["idle_cpu_ms_per_s"] = (rest_cpu - cpu1) / (time.time() - win_end) * 1000
 
         # ---- reload: 100 rows get another valid password ----------------
         step = max(1, n // RELOAD_CHANGED)
@@ -631,7 +683,7 @@ def run_phase(args, run_dir, procs, db, engine, n, params):
         res["reload_time"] = took
         res["reload_output"] = " ".join(text.split())[:400]
         log(f"  reload: {cmd} took {took:.3f} s (rc {rc}): {res['reload_output'][:160]}")
-        reload_end = reload0 + args.reload_window
+        reload_end = reload0 + reload_window
         while time.time() < reload_end + 1.0:
             rl.poll()
             time.sleep(0.25)
@@ -729,7 +781,7 @@ def machine():
 def fmt(v, kind):
     if v is None:
         return "—"
-    if kind == "s":
+    if kind in ("s", "d"):
         return f"{v:.2f} s"
     if kind == "ms":
         return f"{v * 1000:.0f} ms"
@@ -771,15 +823,18 @@ def build_report(args, m, results, baselines, params, started, finished):
       "(a shared machine: compare the ratio, measured in one run)")
     w("")
     w("## Set-up\n")
-    w(f"- Same table (`uacreg`, {args.expires} s expires, password \"secret\"), same "
+    exps = ", ".join(f"{expires_for(args, n)} s at {n:,}" for n in sizes)
+    w(f"- Same table (`uacreg` rows, expires {exps} lines, password \"secret\"), same "
       "registrar (bench/sipp/registrar.xml: 401 to every REGISTER without credentials, "
       "accepts a reused nonce), same Kamailio configuration (bench/kamailio-bench.cfg: "
-      f"children=4, tm fr_timer 5 s, shm {SHM_MB} MB, pkg {PKG_MB} MB, debug=2), one engine "
+      f"children=4, tm fr_timer 5 s, shm {args.shm} MB, pkg {PKG_MB} MB, debug=2), one engine "
       "at a time, one fresh Kamailio and sipp per engine and size, all on 127.0.0.1.")
     w("- uacreg: " + ", ".join(f"{k}={v}" for k, v in params["uacreg"].items() if k != "db_url")
       + " (rate raised from the default 100 for the bench; every other parameter default).")
-    w("- stock uac (" + str(STOCK_SO) + "): "
-      + ", ".join(f"{k}={v}" for k, v in params["stock"].items()) + "; rest default.")
+    w("- stock uac (" + str(STOCK_SO) + "): reg_timer_interval=expires/6 ("
+      + ", ".join(f"{stock_timer(expires_for(args, n))} s at {n:,}" for n in sizes) + "), "
+      + ", ".join(f"{k}={v}" for k, v in params["stock"].items() if k != "reg_timer_interval")
+      + ", reg_keep_callid=0 (default); rest default.")
     w("- Registered = the registrar answered 200 to the line (its log); time from the "
       "start of the Kamailio process (includes loading the table).")
     w("- Requests per registration / refresh: REGISTERs the registrar received for a line "
@@ -793,7 +848,8 @@ def build_report(args, m, results, baselines, params, started, finished):
       "max_used_size over the whole phase.")
     w(f"- Reload: {RELOAD_CHANGED} rows get auth_password 'secret-b' (also accepted by the "
       "registrar); before it every line was granted 3600 s, so each REGISTER in the "
-      f"{args.reload_window:.0f} s after the RPC was caused by the reload.")
+      "window after the RPC (stock's timer interval + 5 s, at least 10 s) was caused by "
+      "the reload.")
     w("")
     w("## Results\n")
     w("| figure | lines | uacreg | stock | uacreg/stock | target | |")
@@ -813,7 +869,7 @@ def build_report(args, m, results, baselines, params, started, finished):
                 verdicts.append((name, n, target, vt, fmt(uv, kind), fmt(sv, kind)))
         cell_u = fmt(uv, kind) if u else "not run"
         cell_s = fmt(sv, kind) if s else "not run"
-        w(f"| {name} | {n:,} | {cell_u} | {cell_s} | {ratio(uv, sv) if kind not in ('i',) else '—'} "
+        w(f"| {name} | {n:,} | {cell_u} | {cell_s} | {ratio(uv, sv) if kind not in ('i', 'd') else '—'} "
           f"| {target or ''} | {vt} |")
 
     def cold_time(r):
@@ -825,11 +881,12 @@ def build_report(args, m, results, baselines, params, started, finished):
         if r.get("cold_complete"):
             return f"{r['cold_time']:.2f} s"
         return (f"{r.get('registered_at_cold_end', 0):,}/{r['lines']:,} after "
-                f"{r.get('cold_budget', 0):.0f} s")
+                f"{r.get('cold_waited', 0):.0f} s")
 
     for n in sizes:
         u = results.get((n, "uacreg"), {})
         s = results.get((n, "stock"), {})
+        w(f"| row expires | {n:,} | {expires_for(args, n)} s | {expires_for(args, n)} s | | | |")
         # time until every line is registered (text when incomplete)
         ut, st = cold_text(u), cold_text(s)
         rat = ratio(u.get("cold_time"), s.get("cold_time"))
@@ -850,10 +907,13 @@ def build_report(args, m, results, baselines, params, started, finished):
             "<= 1.05 (nonce reuse accepted)",
             lambda uv, sv, u, s: None if uv is None else uv <= 1.05)
         row("REGISTERs per refresh (new requests)", n, "req_per_refresh", "r")
+        row("cold: 401 answered after (median)", n, "challenge_answer_p50", "d")
+        row("cold: 401 answered after (90 %)", n, "challenge_answer_p90", "d")
         row("retransmissions (whole phase)", n, "sipp_retrans_total", "i")
         row("408s (local timeouts, Kamailio log)", n, "timeouts_408", "i")
         row("sipp timeouts (challenged, no credentials in 3 s)", n, "sipp_timeouts", "i")
         row("refreshes in the CPU window", n, "refreshes", "i")
+        row("idle CPU, nothing due (ms per s)", n, "idle_cpu_ms_per_s", "r")
         row("CPU s per 1,000 refreshes", n, "cpu_per_1k_refresh", "cpu",
             "<= 0.2x stock at 10,000" if n == 10000 else None,
             (lambda uv, sv, u, s: None if uv is None or sv is None else uv <= 0.2 * sv)
@@ -880,7 +940,8 @@ def build_report(args, m, results, baselines, params, started, finished):
     w("")
     w("## Details per phase\n")
     keys = ("cold_complete", "cold_time", "registered_at_cold_end", "uacreg_summary_registered",
-            "cold_requests", "cold_registered", "cold_retrans", "window", "window_complete",
+            "cold_requests", "cold_registered", "cold_retrans", "cold_waited", "cold_stalled",
+            "challenge_answer_p50", "challenge_answer_p90", "challenge_answer_max", "window", "window_complete",
             "window_lines_refreshed", "refreshes", "refresh_requests", "window_retrans",
             "cpu_window", "sipp_cpu_window", "cpu_total", "sipp_cpu_total", "processes",
             "idle_cpu_ms_per_s", "shm_baseline", "shm_after_cold", "shm_after_window",
@@ -910,8 +971,10 @@ def main():
     ap.add_argument("--smoke", action="store_true",
                     help="1,000 lines, 30 s expires: checks that the bench works")
     ap.add_argument("--engines", default="uacreg,stock")
-    ap.add_argument("--expires", type=int, default=60)
-    ap.add_argument("--rate", type=int, default=2000, help="uacreg rate modparam")
+    ap.add_argument("--expires", type=int, default=0,
+                    help="row expires (default: 60 s, longer where the rate needs it)")
+    ap.add_argument("--rate", type=int, default=800, help="uacreg rate modparam")
+    ap.add_argument("--shm", type=int, default=SHM_MB, help="Kamailio shm MB (-m)")
     ap.add_argument("--cold-budget", type=float, default=0)
     ap.add_argument("--reload-window", type=float, default=0)
     ap.add_argument("--out", default="")
@@ -919,20 +982,18 @@ def main():
     args = ap.parse_args()
     if args.smoke:
         args.lines = "1000"
-        if args.expires == 60:
+        if not args.expires:
             args.expires = 30
     sizes = [int(x.replace("_", "").replace(",", "")) for x in args.lines.split(",") if x]
     engines = [e for e in args.engines.split(",") if e]
     for e in engines:
         if e not in ENGINES:
             sys.exit(f"unknown engine {e}")
-    timer = max(2, args.expires // 6)
-    if not args.reload_window:
-        args.reload_window = max(10.0, timer + 5.0)
     if not args.out:
         if args.smoke:
             args.out = str(BENCH / "results-smoke.md")
-        elif sizes == [1000, 10000, 100000] and engines == list(ENGINES):
+        elif (sizes == [1000, 10000, 100000] and engines == list(ENGINES)
+              and args.shm == SHM_MB and not args.expires):
             args.out = str(BENCH / "results.md")
         else:
             args.out = str(BENCH / f"results-{'-'.join(str(s) for s in sizes)}.md")
@@ -944,8 +1005,9 @@ def main():
     shutil.copy2(UACREG_SO, so_copy)
     params = {
         "uacreg_so": so_copy,
+        "shm_mb": args.shm,
         "uacreg": {"rate": args.rate, "start_spread": 0},
-        "stock": {"reg_timer_interval": timer, "reg_retry_interval": 30,
+        "stock": {"reg_timer_interval": 10, "reg_retry_interval": 30,
                   "reg_hash_size": 14},
     }
     procs = Procs(run_dir / "pids")
