@@ -48,6 +48,10 @@ run: module
 bench: module
 	@bash bench/run.sh $(BENCH_ARGS)
 
+# 1,000 lines, both engines, ~2-3 min: exit 0 when the bench itself works
+bench-smoke: module
+	@bash bench/run.sh --smoke $(BENCH_ARGS)
+
 CFILES = $(wildcard modules/uacreg/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c)
 
 format:

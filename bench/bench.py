@@ -726,6 +726,9 @@ def run_phase(args, run_dir, procs, db, engine, n, params):
             res["wire_per_refresh"] = ((res["refresh_requests"] + res["window_retrans"]) / rf
                                        if rf else None)
             res["cpu_per_1k_refresh"] = res["cpu_window"] / rf * 1000 if rf else None
+            if rf and res.get("idle_cpu_ms_per_s") is not None:
+                work = res["cpu_window"] - res["idle_cpu_ms_per_s"] / 1000 * res["window"]
+                res["cpu_per_1k_refresh_above_idle"] = work / rf * 1000
             res["reload_wire"] = res["reload_requests"] + res["reload_retrans"]
     finally:
         kam.stop()
@@ -918,6 +921,7 @@ def build_report(args, m, results, baselines, params, started, finished):
             "<= 0.2x stock at 10,000" if n == 10000 else None,
             (lambda uv, sv, u, s: None if uv is None or sv is None else uv <= 0.2 * sv)
             if n == 10000 else None)
+        row("CPU s per 1,000 refreshes above idle", n, "cpu_per_1k_refresh_above_idle", "cpu")
         row("shm real_used at rest", n, "shm_rest_used", "mb")
         row("shm per line", n, None, "b", "<= stock",
             lambda uv, sv, u, s: None if uv is None or sv is None else uv <= sv,
@@ -943,7 +947,7 @@ def build_report(args, m, results, baselines, params, started, finished):
             "cold_requests", "cold_registered", "cold_retrans", "cold_waited", "cold_stalled",
             "challenge_answer_p50", "challenge_answer_p90", "challenge_answer_max", "window", "window_complete",
             "window_lines_refreshed", "refreshes", "refresh_requests", "window_retrans",
-            "cpu_window", "sipp_cpu_window", "cpu_total", "sipp_cpu_total", "processes",
+            "cpu_window", "cpu_per_1k_refresh", "cpu_per_1k_refresh_above_idle", "sipp_cpu_window", "cpu_total", "sipp_cpu_total", "processes",
             "idle_cpu_ms_per_s", "shm_baseline", "shm_after_cold", "shm_after_window",
             "shm_steady_mean", "shm_rest_used", "shm_end_used", "shm_peak",
             "quiet_before_reload", "rest_requests", "reload_rc", "reload_time", "reload_output",
