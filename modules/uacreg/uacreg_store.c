@@ -68,6 +68,14 @@ void ustore_destroy(void)
 	uint32_t id;
 	if(ustore == NULL)
 		return;
+	/* At shutdown every other process has ended: a lock still held is one
+	 * that died inside it, leaving the table half changed, and walking it
+	 * would crash. The memory goes with the process anyway. */
+	if(lock_try(&ustore->lock) != 0) {
+		LM_WARN("the line store was left locked by a process that ended: "
+				"not freeing it\n");
+		return;
+	}
 	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
 			id = table_next(&ustore->table, id + 1))
 		ul_free(table_get(&ustore->table, id));

@@ -309,7 +309,14 @@ void uworker_shutdown(void)
 
 	if(!uacreg_unregister_on_shutdown || ustore == NULL)
 		return;
-	ustore_lock();
+	/* Every other process has ended by now. One that was killed inside the
+	 * lock (SIGTERM to all processes mid-reload) never releases it, and
+	 * waiting for it would hang the shutdown until Kamailio aborts. */
+	if(lock_try(&ustore->lock) != 0) {
+		LM_WARN("the line store was left locked by a process that ended: "
+				"no unregister at shutdown\n");
+		return;
+	}
 	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
 			id = table_next(&ustore->table, id + 1)) {
 		ul = table_get(&ustore->table, id);
