@@ -13,7 +13,10 @@
 #include "uacreg_rpc.h"
 
 #define URPC_LIST_DEFAULT 100
-#define URPC_LIST_MAX 1000
+/* A line takes up to about 1 KB in a list (255-character l_uuid, r_username
+ * and r_domain): 100 of them stay under the 128 KB that the jsonrpcs
+ * datagram socket and kamcmd take; 1000 did not, and got no answer. */
+#define URPC_LIST_MAX 100
 #define URPC_DOMAINS_MAX 100
 
 /* reads the l_uuid argument; faults and returns -1 when it is bad. A
