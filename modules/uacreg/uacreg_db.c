@@ -346,6 +346,16 @@ static void udb_reload_row(const struct row *r, uint32_t db_id,
 		udb_note_skip(res, r, "l_uuid appears twice");
 		return;
 	}
+	if(ul
+			&& (ul->sm.state == LINE_REMOVED
+					|| (ul->sm.state == LINE_UNREGISTERING
+							&& ul->sm.after_unregister == LINE_REMOVED))) {
+		/* the line of a row deleted (or removed by RPC) before, still on
+		 * its way out: the row is here, so it starts over as a new line
+		 * instead of being freed with the old one */
+		ustore_drop(ul);
+		ul = NULL;
+	}
 	if(ul == NULL) {
 		if(udb_add_line(
 				   r, db_id, sock, env, udb_start_delay(r->reg_delay, env->rnd))
