@@ -141,8 +141,11 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 	uuid.len = strlen(snap->l_uuid);
 	if(what & UL_P_PERSIST) {
 		if(udb_write_count(&uuid, count) < 0) {
-			LM_ERR("line [%s]: cannot write fail_count %u: will retry\n",
-					snap->l_uuid, count);
+			LM_ERR("line [%s]: cannot write fail_count %u: will retry%s\n",
+					snap->l_uuid, count,
+					(what & (UL_P_CEILING | UL_P_DELETE))
+							? " (the ceiling's delete waits for the database)"
+							: "");
 			rc = -1;
 		} else {
 			what &= ~UL_P_PERSIST;
