@@ -434,9 +434,23 @@ static void usend_log(const struct uline *ul, const struct line_reply *r,
 				uuid.len, uuid.s, r->code, ul->reason,
 				line_fail_class_name(ul->sm.fail_class), ul->sm.fail_count,
 				(unsigned long long)(ul->sm.due ? ul->sm.due - ul_now() : 0));
-	if((bits & LINE_R_FAILED) && ul->sm.fail_class == LINE_FC_BAD_CHALLENGE)
-		LM_NOTICE("line [%.*s]: the challenge was unusable (error %d)\n",
-				uuid.len, uuid.s, r->challenge_err);
+	if((bits & LINE_R_FAILED) && ul->sm.fail_class == LINE_FC_BAD_CHALLENGE) {
+		str realm = ul_str(ul, ROW_REALM);
+		/* a usable challenge fails by its realm (line.c checks it first)
+		 * or by calling answer after answer stale */
+		if(!r->has_challenge)
+			LM_NOTICE("line [%.*s]: the challenge was unusable (error %d)\n",
+					uuid.len, uuid.s, r->challenge_err);
+		else if(realm.len > 0 && !ur_str_eq(usend_ur(realm), r->ch.realm))
+			LM_NOTICE("line [%.*s]: the challenge is for realm [%.*s], not "
+					  "the row's [%.*s]\n",
+					uuid.len, uuid.s, (int)r->ch.realm.len, r->ch.realm.s,
+					realm.len, realm.s);
+		else
+			LM_NOTICE("line [%.*s]: the carrier calls every answer stale "
+					  "(stale=true): starting over after the backoff\n",
+					uuid.len, uuid.s);
+	}
 	if((bits & LINE_R_REGISTERED) && listed == 0)
 		LM_NOTICE("line [%.*s]: 200 OK does not list our Contact; assuming "
 				  "%u s\n",
