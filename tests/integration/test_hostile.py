@@ -133,31 +133,52 @@ class Expect:
     state: str               # where the line settles
     fail_class: str          # info fail_class there
     code: int                # info last_code there
-    digest_error: int = None  # "the challenge was unusable (error N)"
+    detail: str = None       # the log line that says why, after "line [X]: "
 
 
-# line (its l_uuid) -> (scenario, what the module must make of it)
+def unusable(err):
+    return f"the challenge was unusable (error {err})"
+
+
+# line (its l_uuid) -> (scenario, what the module must make of it, row columns)
 HOSTILE = {
     # usend_challenge finds no WWW-Authenticate: DIGEST_E_MALFORMED
-    "h-no-challenge": ("hostile-401-no-challenge.xml", Expect("retry_wait", "bad_challenge", 401, -2)),
+    "h-no-challenge": ("hostile-401-no-challenge.xml",
+                       Expect("retry_wait", "bad_challenge", 401, unusable(-2)), {}),
     # unterminated quoted string: DIGEST_E_MALFORMED
-    "h-malformed": ("hostile-401-malformed.xml", Expect("retry_wait", "bad_challenge", 401, -2)),
+    "h-malformed": ("hostile-401-malformed.xml",
+                    Expect("retry_wait", "bad_challenge", 401, unusable(-2)), {}),
     # an 8000-character nonce, over DIGEST_MAX_FIELD: DIGEST_E_TOO_LONG
-    "h-long-nonce": ("hostile-401-long-nonce.xml", Expect("retry_wait", "bad_challenge", 401, -5)),
+    "h-long-nonce": ("hostile-401-long-nonce.xml",
+                     Expect("retry_wait", "bad_challenge", 401, unusable(-5)), {}),
     # SHA-512-256 and MD4 only: DIGEST_E_ALGORITHM
-    "h-unknown-alg": ("hostile-401-unknown-alg.xml", Expect("retry_wait", "bad_challenge", 401, -3)),
+    "h-unknown-alg": ("hostile-401-unknown-alg.xml",
+                      Expect("retry_wait", "bad_challenge", 401, unusable(-3)), {}),
     # qop="auth-conf" only: DIGEST_E_QOP
-    "h-unknown-qop": ("hostile-401-unknown-qop.xml", Expect("retry_wait", "bad_challenge", 401, -4)),
+    "h-unknown-qop": ("hostile-401-unknown-qop.xml",
+                      Expect("retry_wait", "bad_challenge", 401, unusable(-4)), {}),
     # stale=true to every answer: after max_423 (3) such answers in a row
-    "h-endless-stale": ("hostile-401-endless-stale.xml", Expect("retry_wait", "bad_challenge", 401)),
+    "h-endless-stale": ("hostile-401-endless-stale.xml",
+                        Expect("retry_wait", "bad_challenge", 401,
+                               "the carrier calls every answer stale (stale=true)"), {}),
+    # a good registrar, but its realm is not the one the row pins
+    "h-wrong-realm": (GOOD, Expect("retry_wait", "bad_challenge", 401,
+                                   "the challenge is for realm [sipp.test], not the row's "
+                                   "[carrier.example]"), {"realm": "carrier.example"}),
     # Expires: 0 header, Contact without a parameter: granted 0
-    "h-expires-hdr-0": ("hostile-200-expires-header-0.xml", Expect("retry_wait", "other", 200)),
+    "h-expires-hdr-0": ("hostile-200-expires-header-0.xml",
+                        Expect("retry_wait", "other", 200), {}),
     # our Contact with ;expires=0 (over an Expires: 60 header): granted 0
-    "h-contact-exp-0": ("hostile-200-contact-expires-0.xml", Expect("retry_wait", "other", 200)),
+    "h-contact-exp-0": ("hostile-200-contact-expires-0.xml",
+                        Expect("retry_wait", "other", 200), {}),
     # no Contact, no Expires: the row's expires is assumed
-    "h-no-contact": ("hostile-200-no-contact.xml", Expect("registered", "none", 200)),
+    "h-no-contact": ("hostile-200-no-contact.xml",
+                     Expect("registered", "none", 200,
+                            "200 OK does not list our Contact; assuming 60 s"), {}),
     # only other parties' Contacts, no Expires: the row's expires is assumed
-    "h-other-contacts": ("hostile-200-other-contacts.xml", Expect("registered", "none", 200)),
+    "h-other-contacts": ("hostile-200-other-contacts.xml",
+                         Expect("registered", "none", 200,
+                                "200 OK does not list our Contact; assuming 60 s"), {}),
 }
 
 GOOD_LINES = ["good-a", "good-b", "good-c"]
@@ -174,9 +195,9 @@ def hostile(mariadb, tmp_path_factory):
     db = new_db(mariadb)
     try:
         carriers = {}
-        for line, (scenario, _) in HOSTILE.items():
+        for line, (scenario, _, cols) in HOSTILE.items():
             carriers[line] = Sipp(procs, d / "sipp", scenario).start()
-            db.add_line(line, r_domain=carriers[line].addr, expires=60)
+            db.add_line(line, r_domain=carriers[line].addr, expires=60, **cols)
         good = Sipp(procs, d / "sipp", GOOD).start()
         for n in GOOD_LINES:
             db.add_line(n, r_domain=good.addr, expires=4)
@@ -210,7 +231,7 @@ def assert_healthy(h, oks_before):
 @pytest.mark.parametrize("line", list(HOSTILE))
 def test_hostile_carrier_fails_its_line_only(hostile, line):
     h, k = hostile, hostile.k
-    scenario, exp = HOSTILE[line]
+    scenario, exp, _ = HOSTILE[line]
     s = h.carriers[line]
     oks_before = {n: oks(h.good, n) for n in GOOD_LINES}
 
@@ -225,9 +246,8 @@ def test_hostile_carrier_fails_its_line_only(hostile, line):
         failed = re.compile(re.escape(f"line [{line}]: REGISTER failed: {exp.code} ")
                             + r"[^\n]*" + re.escape(f"({exp.fail_class}, 0 counted, retry in "))
         wait_for(lambda: failed.search(k.log_text()), 10, what=f"the failure log line of {line}")
-        if exp.digest_error is not None:
-            assert f"line [{line}]: the challenge was unusable (error {exp.digest_error})" \
-                in k.log_text()
+        if exp.detail:
+            assert f"line [{line}]: {exp.detail}" in k.log_text()
         # not stuck and not storming: the next attempt comes after a backoff
         n = len(requests(s, line))
         wait_for(lambda: len(requests(s, line)) > n, 15, what=f"{line} to retry")
@@ -237,7 +257,7 @@ def test_hostile_carrier_fails_its_line_only(hostile, line):
                         30, what=f"{line} registered")
         assert info["granted"] == 60 and info["expires_in"] > 0, info
         assert info["fail_class"] == "none" and info["last_code"] == 200, info
-        assert f"line [{line}]: 200 OK does not list our Contact; assuming 60 s" in k.log_text()
+        assert f"line [{line}]: {exp.detail}" in k.log_text()
 
     # the row is intact in SQL
     assert h.db.value(f"SELECT fail_count FROM uacreg WHERE l_uuid='{line}'") == "0"
