@@ -624,6 +624,23 @@ int line_reset(struct line_sm *sm, const struct line_env *env)
 	return ret;
 }
 
+int line_adopt(struct line_sm *sm, const struct line_sm *old,
+		const struct line_env *env)
+{
+	if(sm->state != LINE_NEW || !old->have_nonce || old->expires_at <= env->now)
+		return 0;
+	sm->cseq = old->cseq;
+	sm->nc = old->nc;
+	sm->have_nonce = 1;
+	if(sm->dialog_mode == old->dialog_mode)
+		sm->auto_new_dialog = old->auto_new_dialog;
+	sm->granted = old->granted;
+	sm->expires_at = old->expires_at;
+	sm->state = sm->announced = LINE_REGISTERED;
+	sm->due = due_in(env, 0);
+	return 0;
+}
+
 int line_keep_after_ceiling(struct line_sm *sm)
 {
 	if(sm->state != LINE_CEILING)

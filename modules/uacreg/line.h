@@ -195,6 +195,13 @@ int line_remove(struct line_sm *sm, const struct line_env *env);
 int line_refresh(struct line_sm *sm, const struct line_env *env);
 /* failure count and backoff to zero; a waiting line retries now */
 int line_reset(struct line_sm *sm, const struct line_env *env);
+/* A reload changed only a registered line's credentials (same carrier,
+ * same AOR and Contact): the new line sm takes over old's dialog and nonce
+ * and refreshes now, so a carrier that accepts the nonce costs one REGISTER
+ * instead of a challenge round trip. No effect unless old is registered
+ * with a kept nonce and sm is NEW. Returns LINE_R_* bits. */
+int line_adopt(struct line_sm *sm, const struct line_sm *old,
+		const struct line_env *env);
 /* the ceiling route kept the line: it becomes disabled, count kept */
 int line_keep_after_ceiling(struct line_sm *sm);
 

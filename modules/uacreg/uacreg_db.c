@@ -259,9 +259,11 @@ static uint64_t udb_start_delay(int64_t reg_delay, uint32_t rnd)
 	return d;
 }
 
-/* a fresh line from a row, added to the store (under the lock) */
+/* A fresh line from a row, added to the store (under the lock). With prev,
+ * a line whose credentials changed, it takes over prev's dialog and nonce. */
 static int udb_add_line(const struct row *r, uint32_t db_id,
-		struct socket_info *sock, const struct line_env *env, uint64_t delay)
+		struct socket_info *sock, const struct line_env *env, uint64_t delay,
+		const struct uline *prev)
 {
 	struct uline *ul = ul_new(r, db_id);
 	int bits;
@@ -272,6 +274,8 @@ static int udb_add_line(const struct row *r, uint32_t db_id,
 	ul->reload_epoch = ustore->reload_epoch;
 	bits = line_init(&ul->sm, (uint32_t)r->expires,
 			(r->flags & ROW_FLAG_DISABLED) != 0, delay, env);
+	if(prev && !bits)
+		ul_adopt(ul, prev);
 	ul->sm.announced = ul->sm.state;
 	if(ustore_add(ul) < 0) {
 		LM_ERR("no memory for line l_uuid=[%.*s]\n", (int)r->s[ROW_L_UUID].len,
@@ -320,6 +324,26 @@ static int udb_update_line(struct uline *ul, const struct row *r,
 	return changed;
 }
 
+/* 1 when a changed row still registers the same AOR and Contact at the
+ * same carrier, through the same proxy and socket: only its credentials or
+ * expires changed, so its dialog and nonce stay good */
+static int udb_same_target(const struct uline *ul, const struct row *r)
+{
+	static const enum row_str target[] = {ROW_L_USERNAME, ROW_L_DOMAIN,
+			ROW_R_USERNAME, ROW_R_DOMAIN, ROW_AUTH_PROXY, ROW_CONTACT_ADDR,
+			ROW_SOCKET};
+	unsigned i;
+	str s;
+
+	for(i = 0; i < sizeof(target) / sizeof(target[0]); i++) {
+		s = ul_str(ul, target[i]);
+		if((size_t)s.len != r->s[target[i]].len
+				|| (s.len && memcmp(s.s, r->s[target[i]].s, s.len) != 0))
+			return 0;
+	}
+	return 1;
+}
+
 /* one row of a reload, under the lock */
 static void udb_reload_row(const struct row *r, uint32_t db_id,
 		struct udb_reload_result *res, const struct line_env *env)
@@ -357,8 +381,8 @@ static void udb_reload_row(const struct row *r, uint32_t db_id,
 		ul = NULL;
 	}
 	if(ul == NULL) {
-		if(udb_add_line(
-				   r, db_id, sock, env, udb_start_delay(r->reg_delay, env->rnd))
+		if(udb_add_line(r, db_id, sock, env,
+				   udb_start_delay(r->reg_delay, env->rnd), NULL)
 				== 0)
 			res->added++;
 		return;
@@ -369,9 +393,10 @@ static void udb_reload_row(const struct row *r, uint32_t db_id,
 		 * the count reset (the admin fixed something) */
 		struct row fresh = *r;
 		int had_count = r->fail_count != 0;
+		int adopt = udb_same_target(ul, r);
 		fresh.fail_count = 0;
-		ustore_drop(ul);
-		if(udb_add_line(&fresh, db_id, sock, env, 0) == 0) {
+		ustore_take_out(ul);
+		if(udb_add_line(&fresh, db_id, sock, env, 0, adopt ? ul : NULL) == 0) {
 			res->changed++;
 			if(had_count) {
 				struct uline *nl = ustore_find(&uuid);
@@ -379,6 +404,11 @@ static void udb_reload_row(const struct row *r, uint32_t db_id,
 					ustore_pend(nl, UL_P_PERSIST);
 			}
 		}
+		/* taken out already: only the freeing is left */
+		if(ul->pending)
+			ul->pending = UL_P_FREE;
+		else
+			ul_free(ul);
 		return;
 	}
 	ul->reload_epoch = ustore->reload_epoch;

@@ -163,6 +163,26 @@ int ul_set_dyn(struct uline *ul, const str *vals[UL_DYN_COUNT])
 	return 0;
 }
 
+int ul_adopt(struct uline *ul, const struct uline *old)
+{
+	struct line_env env = ul_env();
+	const str *vals[UL_DYN_COUNT];
+	str cur[UL_DYN_COUNT];
+	int i;
+
+	for(i = 0; i < UL_DYN_COUNT; i++) {
+		cur[i] = ul_dyn(old, i);
+		vals[i] = &cur[i];
+	}
+	if(ul_set_dyn(ul, vals) < 0)
+		return -1;
+	ul->ch_alg = old->ch_alg;
+	ul->ch_qop = old->ch_qop;
+	ul->ch_proxy = old->ch_proxy;
+	line_adopt(&ul->sm, &old->sm, &env);
+	return 0;
+}
+
 int ustore_add(struct uline *ul)
 {
 	str uuid = ul_str(ul, ROW_L_UUID);

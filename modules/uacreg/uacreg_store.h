@@ -126,6 +126,10 @@ static inline str ul_dyn(const struct uline *ul, enum ul_dyn f)
 		s.s += ul->dyn_len[i];
 	return s;
 }
+/* A new line for a row whose credentials changed takes over the old line's
+ * dialog and kept challenge (see line_adopt()); 0 or -1 (it then starts
+ * over). */
+int ul_adopt(struct uline *ul, const struct uline *old);
 /* replaces some dynamic strings (NULL = keep); 0 or -1 */
 int ul_set_dyn(struct uline *ul, const str *vals[UL_DYN_COUNT]);
 

@@ -1548,6 +1548,43 @@ static void test_reset_at_ceiling_no_change(void **state)
 	assert_int_equal(t.sm.state, LINE_CEILING);
 }
 
+/* a reload that changed only the credentials: the new line refreshes at
+ * once with the old dialog and nonce (one REGISTER if the carrier takes it) */
+static void test_adopt_takes_over_dialog_and_nonce(void **state)
+{
+	struct t t, fresh;
+	struct line_send s;
+
+	t_start(&t, -1);
+	t_register_auth(&t);
+	t_load(&fresh, -1, -1, 0, 0);
+	fresh.env.now = t.env.now;
+	assert_int_equal(line_adopt(&fresh.sm, &t.sm, &fresh.env), 0);
+	assert_int_equal(fresh.sm.state, LINE_REGISTERED);
+	assert_int_equal(fresh.sm.expires_at, t.sm.expires_at);
+	s = t_due(&fresh);
+	assert_int_equal(s.with_auth, 1);
+	assert_int_equal(s.new_dialog, 0);
+	assert_int_equal(s.cseq, t.sm.cseq + 1);
+	assert_int_equal(fresh.sm.nc, t.sm.nc + 1);
+	assert_int_equal(fresh.sm.auth_sent, LINE_AUTH_REUSED);
+}
+
+/* nothing to take over from a line that is not registered */
+static void test_adopt_needs_a_registered_line(void **state)
+{
+	struct t t, fresh;
+
+	t_start(&t, -1);
+	t_due(&t);
+	t_challenge(&t, 401, 0); /* a nonce, but not registered */
+	t_load(&fresh, -1, -1, 0, 0);
+	fresh.env.now = t.env.now;
+	assert_int_equal(line_adopt(&fresh.sm, &t.sm, &fresh.env), 0);
+	assert_int_equal(fresh.sm.state, LINE_NEW);
+	assert_int_equal(fresh.sm.have_nonce, 0);
+}
+
 static void test_keep_after_ceiling_disables_count_kept(void **state)
 {
 	struct t t;
@@ -1683,6 +1720,8 @@ int main(void)
 			cmocka_unit_test(test_reset_clears_count_and_retries_now),
 			cmocka_unit_test(test_reset_at_ceiling_no_change),
 			cmocka_unit_test(test_keep_after_ceiling_disables_count_kept),
+			cmocka_unit_test(test_adopt_takes_over_dialog_and_nonce),
+			cmocka_unit_test(test_adopt_needs_a_registered_line),
 			cmocka_unit_test(test_names_and_parse),
 	};
 
