@@ -172,6 +172,14 @@ void *table_remove(struct table *t, uint32_t id)
 	return item;
 }
 
+void table_move(struct table *t, uint32_t id, void *item, ur_str_t key)
+{
+	if(id >= t->nslots || t->slots[id].item == NULL || item == NULL)
+		return;
+	t->slots[id].item = item;
+	t->slots[id].key = key;
+}
+
 void *table_get(const struct table *t, uint32_t id)
 {
 	if(id >= t->nslots)

@@ -46,6 +46,9 @@ uint32_t table_find(const struct table *t, ur_str_t key);
 uint32_t table_add(struct table *t, ur_str_t key, void *item);
 /* removes id; returns its item */
 void *table_remove(struct table *t, uint32_t id);
+/* the item of id moved in memory: item and key (same string) are its new
+ * place; the id, generation and bucket stay */
+void table_move(struct table *t, uint32_t id, void *item, ur_str_t key);
 /* item of id, NULL if free */
 void *table_get(const struct table *t, uint32_t id);
 uint32_t table_gen(const struct table *t, uint32_t id);

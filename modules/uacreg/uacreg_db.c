@@ -275,7 +275,7 @@ static int udb_add_line(const struct row *r, uint32_t db_id,
 	bits = line_init(&ul->sm, (uint32_t)r->expires,
 			(r->flags & ROW_FLAG_DISABLED) != 0, delay, env);
 	if(prev && !bits)
-		ul_adopt(ul, prev);
+		ul_adopt(&ul, prev);
 	ul->sm.announced = ul->sm.state;
 	if(ustore_add(ul) < 0) {
 		LM_ERR("no memory for line l_uuid=[%.*s]\n", (int)r->s[ROW_L_UUID].len,

@@ -94,7 +94,7 @@ static void urpc_line(rpc_t *rpc, void *st, const struct uline *ul, int full)
 	}
 	rpc->struct_add(st, "d", "expires_in", urpc_in(ul->sm.expires_at, now));
 	rpc->struct_add(st, "d", "last_code", (int)ul->sm.last_code);
-	rpc->struct_add(st, "s", "last_reason", ul->reason);
+	urpc_str(rpc, st, "last_reason", ul_dyn(ul, UL_REASON));
 	rpc->struct_add(
 			st, "s", "fail_class", line_fail_class_name(ul->sm.fail_class));
 	rpc->struct_add(st, "d", "fail_count", (int)ul->sm.fail_count);

@@ -40,7 +40,12 @@ void usnap_fill(struct usnap *s, const struct uline *ul)
 	usnap_copy(s->r_domain, ul_str(ul, ROW_R_DOMAIN));
 	usnap_copy(s->auth_username, ul_str(ul, ROW_AUTH_USERNAME));
 	usnap_copy(s->auth_proxy, ul_str(ul, ROW_AUTH_PROXY));
-	memcpy(s->reason, ul->reason, UL_REASON_MAX);
+	{
+		str reason = ul_dyn(ul, UL_REASON);
+		int n = reason.len < UL_REASON_MAX - 1 ? reason.len : UL_REASON_MAX - 1;
+		memcpy(s->reason, reason.s, n);
+		s->reason[n] = '\0';
+	}
 	s->state = ul->sm.state;
 	s->fail_class = ul->sm.fail_class;
 	s->last_code = ul->sm.last_code;

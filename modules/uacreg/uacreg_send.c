@@ -67,8 +67,9 @@ static void usend_hex(char *out, int nchars)
 	}
 }
 
-/* a fresh Call-ID and From tag for a new dialog, kept in the line */
-static int usend_new_dialog(struct uline *ul)
+/* a fresh Call-ID and From tag for a new dialog, kept in the line (which
+ * may move: *ulp follows) */
+static int usend_new_dialog(struct uline **ulp)
 {
 	char cid[40], tag[16];
 	str scid = {cid, 0}, stag = {tag, sizeof(tag)};
@@ -82,7 +83,7 @@ static int usend_new_dialog(struct uline *ul)
 	usend_hex(tag, sizeof(tag));
 	vals[UL_CALL_ID] = &scid;
 	vals[UL_FROM_TAG] = &stag;
-	return ul_set_dyn(ul, vals);
+	return ul_set_dyn(ulp, vals);
 }
 
 static ur_str_t usend_ur(str s)
@@ -147,19 +148,25 @@ static int usend_put(
 
 /* copies what the REGISTER needs; -1 when the line cannot build one */
 static int usend_prepare(
-		struct uline *ul, const struct line_send *act, struct usend *us)
+		struct uline **ulp, const struct line_send *act, struct usend *us)
 {
-	str uuid = ul_str(ul, ROW_L_UUID), rdom = ul_str(ul, ROW_R_DOMAIN);
-	str ruser = ul_str(ul, ROW_R_USERNAME), proxy = ul_str(ul, ROW_AUTH_PROXY);
-	str caddr = ul_str(ul, ROW_CONTACT_ADDR), cid, tag;
+	struct uline *ul;
+	str uuid, rdom, ruser, proxy, caddr, cid, tag;
 	char auth[USEND_AUTH_MAX];
 	size_t pos = 0, hpos = 0;
 	int alen = 0;
 
-	if(act->new_dialog || ul->dyn_len[UL_CALL_ID] == 0) {
-		if(usend_new_dialog(ul) < 0)
+	if(act->new_dialog || (*ulp)->dyn_len[UL_CALL_ID] == 0) {
+		if(usend_new_dialog(ulp) < 0)
 			return -1;
 	}
+	/* only now: a new dialog may have moved the line */
+	ul = *ulp;
+	uuid = ul_str(ul, ROW_L_UUID);
+	rdom = ul_str(ul, ROW_R_DOMAIN);
+	ruser = ul_str(ul, ROW_R_USERNAME);
+	proxy = ul_str(ul, ROW_AUTH_PROXY);
+	caddr = ul_str(ul, ROW_CONTACT_ADDR);
 	if(caddr.len == 0)
 		caddr = uacreg_default_contact;
 	cid = ul_dyn(ul, UL_CALL_ID);
@@ -215,7 +222,7 @@ void usend_register(struct uline *ul, const struct line_send *act)
 	int ret, old_state, old_fc;
 
 	us = pkg_malloc(sizeof(*us));
-	if(us == NULL || usend_prepare(ul, act, us) < 0) {
+	if(us == NULL || usend_prepare(&ul, act, us) < 0) {
 		str uuid = ul_str(ul, ROW_L_UUID);
 		LM_ERR("line [%.*s]: cannot build the REGISTER\n", uuid.len, uuid.s);
 		env = ul_env();
@@ -396,28 +403,39 @@ static void usend_summarise(struct sip_msg *rpl, int code, const str *uuid,
 	}
 }
 
-/* keeps the challenge for answers and refreshes */
-static void usend_keep_challenge(struct uline *ul, const struct line_reply *r)
+/* Keeps the reply's reason phrase and, when the machine says so, its
+ * challenge for answers and refreshes. The line may move: *ulp follows. */
+static void usend_keep_reply(struct uline **ulp, const struct line_reply *r,
+		str reason, int keep_challenge)
 {
 	const str *vals[UL_DYN_COUNT] = {0};
 	str realm = {(char *)r->ch.realm.s, (int)r->ch.realm.len};
 	str nonce = {(char *)r->ch.nonce.s, (int)r->ch.nonce.len};
 	str opaque = {(char *)r->ch.opaque.s, (int)r->ch.opaque.len};
 
-	vals[UL_CH_REALM] = &realm;
-	vals[UL_CH_NONCE] = &nonce;
-	vals[UL_CH_OPAQUE] = &opaque;
-	if(ul_set_dyn(ul, vals) < 0)
+	if(r->local)
+		reason = r->code == 408 ? (str)str_init("local timeout")
+								: (str)str_init("local error");
+	if(reason.len > UL_REASON_MAX)
+		reason.len = UL_REASON_MAX;
+	vals[UL_REASON] = &reason;
+	if(keep_challenge) {
+		vals[UL_CH_REALM] = &realm;
+		vals[UL_CH_NONCE] = &nonce;
+		vals[UL_CH_OPAQUE] = &opaque;
+	}
+	if(ul_set_dyn(ulp, vals) < 0 || !keep_challenge)
 		return;
-	ul->ch_alg = (uint8_t)r->ch.alg;
-	ul->ch_qop = (uint8_t)r->ch.qop;
-	ul->ch_proxy = r->code == 407;
+	(*ulp)->ch_alg = (uint8_t)r->ch.alg;
+	(*ulp)->ch_qop = (uint8_t)r->ch.qop;
+	(*ulp)->ch_proxy = r->code == 407;
 }
 
 static void usend_log(const struct uline *ul, const struct line_reply *r,
 		int bits, int listed)
 {
 	str uuid = ul_str(ul, ROW_L_UUID);
+	str reason = ul_dyn(ul, UL_REASON);
 
 	if(bits & LINE_R_AUTO_SWITCH)
 		LM_NOTICE("line [%.*s]: 400 to credentials in the same dialog: "
@@ -425,13 +443,13 @@ static void usend_log(const struct uline *ul, const struct line_reply *r,
 				uuid.len, uuid.s);
 	if(bits & LINE_R_CEILING)
 		LM_WARN("line [%.*s]: failure ceiling reached after %u failures "
-				"(last %d %s, %s): stopped\n",
-				uuid.len, uuid.s, ul->sm.fail_count, r->code, ul->reason,
-				line_fail_class_name(ul->sm.fail_class));
+				"(last %d %.*s, %s): stopped\n",
+				uuid.len, uuid.s, ul->sm.fail_count, r->code, reason.len,
+				reason.s, line_fail_class_name(ul->sm.fail_class));
 	else if(bits & LINE_R_FAILED)
-		LM_NOTICE("line [%.*s]: REGISTER failed: %d %s (%s, %u counted, "
+		LM_NOTICE("line [%.*s]: REGISTER failed: %d %.*s (%s, %u counted, "
 				  "retry in %llu ms)\n",
-				uuid.len, uuid.s, r->code, ul->reason,
+				uuid.len, uuid.s, r->code, reason.len, reason.s,
 				line_fail_class_name(ul->sm.fail_class), ul->sm.fail_count,
 				(unsigned long long)(ul->sm.due ? ul->sm.due - ul_now() : 0));
 	if((bits & LINE_R_FAILED) && ul->sm.fail_class == LINE_FC_BAD_CHALLENGE) {
@@ -495,14 +513,7 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 	old_fc = ul->sm.fail_class;
 	bits = line_on_reply(&ul->sm, &r, usend_ur(ul_str(ul, ROW_REALM)), &env);
 	if(!(bits & LINE_R_IGNORED)) {
-		int n = reason.len < UL_REASON_MAX - 1 ? reason.len : UL_REASON_MAX - 1;
-		memcpy(ul->reason, reason.s, n > 0 ? n : 0);
-		ul->reason[n > 0 ? n : 0] = '\0';
-		if(r.local)
-			snprintf(ul->reason, UL_REASON_MAX, "%s",
-					r.code == 408 ? "local timeout" : "local error");
-		if(bits & LINE_R_KEEP_CHALLENGE)
-			usend_keep_challenge(ul, &r);
+		usend_keep_reply(&ul, &r, reason, bits & LINE_R_KEEP_CHALLENGE);
 		usend_log(ul, &r, bits, listed);
 	}
 	ustore_apply(ul, old_state, old_fc, bits);

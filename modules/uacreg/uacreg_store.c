@@ -94,16 +94,17 @@ struct uline *ul_new(const struct row *r, uint32_t db_id)
 
 	for(f = 0; f < ROW_STR_COUNT; f++)
 		size += r->s[f].len;
-	ul = shm_malloc(sizeof(*ul) + size);
+	ul = shm_malloc(sizeof(*ul) + size + UL_DYN_INITIAL);
 	if(ul == NULL) {
 		SHM_MEM_ERROR;
 		return NULL;
 	}
 	memset(ul, 0, sizeof(*ul));
+	ul->dyn_off = (uint16_t)size;
+	ul->dyn_cap = UL_DYN_INITIAL;
 	p = ul->data;
 	for(f = 0; f < ROW_STR_COUNT; f++) {
-		ul->soff[f] = (uint16_t)(p - ul->data);
-		ul->slen[f] = (uint16_t)r->s[f].len;
+		ul->slen[f] = (uint8_t)r->s[f].len;
 		if(r->s[f].s == NULL)
 			ul->snull |= 1u << f;
 		else if(r->s[f].len)
@@ -127,55 +128,85 @@ void ul_free(struct uline *ul)
 {
 	if(ul == NULL)
 		return;
-	if(ul->dyn)
-		shm_free(ul->dyn);
 	shm_free(ul);
 }
 
-int ul_set_dyn(struct uline *ul, const str *vals[UL_DYN_COUNT])
+/* the line moved from `old` to ul: the table and the pending list follow */
+static void ul_moved(struct uline *ul, const struct uline *old)
 {
-	str cur[UL_DYN_COUNT];
-	size_t size = 0;
-	char *buf, *p;
-	int i;
+	str uuid = ul_str(ul, ROW_L_UUID);
+	ur_str_t key = {uuid.s, (size_t)uuid.len};
+	struct uline *p;
+
+	if(ul->id != TABLE_NO_ID)
+		table_move(&ustore->table, ul->id, ul, key);
+	if(!ul->pending)
+		return;
+	if(ustore->pending_head == old)
+		ustore->pending_head = ul;
+	for(p = ustore->pending_head; p; p = p->next_pending) {
+		if(p->next_pending == old) {
+			p->next_pending = ul;
+			break;
+		}
+	}
+	if(ustore->pending_tail == old)
+		ustore->pending_tail = ul;
+}
+
+int ul_set_dyn(struct uline **ulp, const str *vals[UL_DYN_COUNT])
+{
+	struct uline *ul = *ulp, *nu;
+	/* the new strings may point into the line itself: build them apart */
+	char buf[UL_DYN_COUNT * 256 + UL_REASON_MAX];
+	str cur;
+	size_t size = 0, room;
+	int i, len[UL_DYN_COUNT];
 
 	for(i = 0; i < UL_DYN_COUNT; i++) {
-		cur[i] = vals[i] ? *vals[i] : ul_dyn(ul, i);
-		if(cur[i].len < 0 || cur[i].len > 0xffff)
+		cur = vals[i] ? *vals[i] : ul_dyn(ul, i);
+		if(cur.len < 0 || size + cur.len > sizeof(buf))
 			return -1;
-		size += cur[i].len;
+		if(cur.len)
+			memcpy(buf + size, cur.s, cur.len);
+		len[i] = cur.len;
+		size += cur.len;
 	}
-	buf = size ? shm_malloc(size) : NULL;
-	if(size && buf == NULL) {
-		SHM_MEM_ERROR;
-		return -1;
+	if(size > ul->dyn_cap) {
+		/* grow with some slack, so the next nonce of the same carrier
+		 * (same length, give or take) fits without moving again */
+		room = size + 16;
+		nu = shm_realloc(ul, sizeof(*ul) + ul->dyn_off + room);
+		if(nu == NULL) {
+			SHM_MEM_ERROR;
+			return -1;
+		}
+		nu->dyn_cap = (uint16_t)room;
+		if(nu != ul)
+			ul_moved(nu, ul);
+		ul = *ulp = nu;
 	}
-	p = buf;
-	for(i = 0; i < UL_DYN_COUNT; i++) {
-		if(cur[i].len)
-			memcpy(p, cur[i].s, cur[i].len);
-		p += cur[i].len;
-		ul->dyn_len[i] = (uint16_t)cur[i].len;
-	}
-	if(ul->dyn)
-		shm_free(ul->dyn);
-	ul->dyn = buf;
+	memcpy(ul->data + ul->dyn_off, buf, size);
+	for(i = 0; i < UL_DYN_COUNT; i++)
+		ul->dyn_len[i] = (uint16_t)len[i];
 	return 0;
 }
 
-int ul_adopt(struct uline *ul, const struct uline *old)
+int ul_adopt(struct uline **ulp, const struct uline *old)
 {
 	struct line_env env = ul_env();
 	const str *vals[UL_DYN_COUNT];
 	str cur[UL_DYN_COUNT];
+	struct uline *ul;
 	int i;
 
 	for(i = 0; i < UL_DYN_COUNT; i++) {
 		cur[i] = ul_dyn(old, i);
 		vals[i] = &cur[i];
 	}
-	if(ul_set_dyn(ul, vals) < 0)
+	if(ul_set_dyn(ulp, vals) < 0)
 		return -1;
+	ul = *ulp;
 	ul->ch_alg = old->ch_alg;
 	ul->ch_qop = old->ch_qop;
 	ul->ch_proxy = old->ch_proxy;

@@ -34,10 +34,14 @@ enum ul_dyn
 	UL_CH_REALM,
 	UL_CH_NONCE,
 	UL_CH_OPAQUE,
+	UL_REASON, /* last reply's reason phrase */
 	UL_DYN_COUNT
 };
 
 #define UL_REASON_MAX 48
+/* room for the dynamic strings a line starts with: our Call-ID and From tag
+ * (see uacreg_send.c); a challenge makes the line grow once */
+#define UL_DYN_INITIAL 56
 
 struct uline
 {
@@ -56,14 +60,18 @@ struct uline
 	uint8_t ch_proxy;			/* the challenge was a 407 */
 	uint8_t row_ceiling_null;	/* fail_ceiling column is NULL */
 	int8_t row_dialog_mode;		/* reauth_new_dialog column, -1 NULL */
-	char reason[UL_REASON_MAX]; /* last reply's reason phrase */
 	struct socket_info *sock;	/* from the socket column, NULL = default */
-	char *dyn;					/* shm: UL_DYN_COUNT strings back to back */
+	/* One allocation a line: the row's strings, then the dynamic ones
+	 * (UL_DYN_COUNT strings back to back from dyn_off, dyn_cap bytes of
+	 * room). With 100,000 lines the allocator's own overhead per block
+	 * (about 100 bytes with Debian's qm) is what a second block would
+	 * cost. */
+	uint16_t dyn_off;
+	uint16_t dyn_cap;
 	uint16_t dyn_len[UL_DYN_COUNT];
-	uint16_t slen[ROW_STR_COUNT];
-	uint16_t soff[ROW_STR_COUNT];
-	uint16_t snull; /* bit per row field that was SQL NULL */
-	char data[];	/* the row's strings */
+	uint8_t slen[ROW_STR_COUNT]; /* ROW_MAX_STR is 255 */
+	uint16_t snull;				 /* bit per row field that was SQL NULL */
+	char data[];
 };
 
 /* a state change, queued for event_route[uacreg:state] */
@@ -115,12 +123,15 @@ void ul_free(struct uline *ul);
 /* A row string of a line as a Kamailio str (empty when NULL). */
 static inline str ul_str(const struct uline *ul, enum row_str f)
 {
-	str s = {(char *)ul->data + ul->soff[f], ul->slen[f]};
+	str s = {(char *)ul->data, ul->slen[f]};
+	int i;
+	for(i = 0; i < (int)f; i++)
+		s.s += ul->slen[i];
 	return s;
 }
 static inline str ul_dyn(const struct uline *ul, enum ul_dyn f)
 {
-	str s = {ul->dyn, ul->dyn_len[f]};
+	str s = {(char *)ul->data + ul->dyn_off, ul->dyn_len[f]};
 	int i;
 	for(i = 0; i < (int)f; i++)
 		s.s += ul->dyn_len[i];
@@ -128,10 +139,12 @@ static inline str ul_dyn(const struct uline *ul, enum ul_dyn f)
 }
 /* A new line for a row whose credentials changed takes over the old line's
  * dialog and kept challenge (see line_adopt()); 0 or -1 (it then starts
- * over). */
-int ul_adopt(struct uline *ul, const struct uline *old);
-/* replaces some dynamic strings (NULL = keep); 0 or -1 */
-int ul_set_dyn(struct uline *ul, const str *vals[UL_DYN_COUNT]);
+ * over). The line may move: *ulp follows. */
+int ul_adopt(struct uline **ulp, const struct uline *old);
+/* Under the lock. Replaces some dynamic strings (NULL = keep). The line may
+ * move in memory to make room: *ulp is updated, and so are the table and
+ * the pending list. 0, or -1 with the line unchanged. */
+int ul_set_dyn(struct uline **ulp, const str *vals[UL_DYN_COUNT]);
 
 /* Under the lock. Adds a line to table and scheduler; 0 or -1. */
 int ustore_add(struct uline *ul);

@@ -330,6 +330,30 @@ static void *failing_realloc(void *p, size_t n)
 static const struct ur_alloc failing_mem = {
 		failing_alloc, failing_realloc, unit_free};
 
+/* an item that moved in memory is found at its new place under the same
+ * id and generation */
+static void test_move_keeps_id_and_generation(void **state)
+{
+	struct table t;
+	char *a = strdup("line-a"), *b;
+	uint32_t id, gen;
+	ur_str_t key = {a, 6};
+
+	assert_int_equal(table_init(&t, &unit_mem, 16), 0);
+	id = table_add(&t, key, a);
+	gen = table_gen(&t, id);
+	b = strdup("line-a");
+	key.s = b;
+	table_move(&t, id, b, key);
+	free(a); /* the old place is gone */
+	assert_int_equal(table_find(&t, key), id);
+	assert_ptr_equal(table_get(&t, id), b);
+	assert_int_equal(table_gen(&t, id), gen);
+	assert_ptr_equal(table_remove(&t, id), b);
+	table_destroy(&t);
+	free(b);
+}
+
 static void test_out_of_memory(void **state)
 {
 	struct table t;
@@ -373,6 +397,7 @@ int main(void)
 			cmocka_unit_test(test_iteration_visits_live_ids),
 			cmocka_unit_test(test_100k_keys),
 			cmocka_unit_test(test_collision_heavy),
+			cmocka_unit_test(test_move_keeps_id_and_generation),
 			cmocka_unit_test(test_out_of_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
