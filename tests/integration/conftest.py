@@ -159,16 +159,23 @@ class DB:
         return rows[0][0] if rows else None
 
 
-@pytest.fixture
-def db(mariadb):
+def new_db(mariadb):
+    """A fresh database on mariadb with the uacreg schema and the table the
+    test kamailio.cfg's event routes write to."""
     name = "t_" + uuid.uuid4().hex[:12]
     mariadb.sql(f"CREATE DATABASE {name}")
     mariadb.sql(SCHEMA.read_text(), name)
     mariadb.sql("CREATE TABLE test_events (id INT AUTO_INCREMENT PRIMARY KEY, "
                 "l_uuid VARCHAR(64), kind VARCHAR(16), state VARCHAR(32), code INT, "
                 "at TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP(3))", name)
-    yield DB(mariadb, name)
-    mariadb.sql(f"DROP DATABASE IF EXISTS {name}")
+    return DB(mariadb, name)
+
+
+@pytest.fixture
+def db(mariadb):
+    d = new_db(mariadb)
+    yield d
+    mariadb.sql(f"DROP DATABASE IF EXISTS {d.name}")
 
 
 class Kamailio:
@@ -395,6 +402,24 @@ class Sipp:
         """REGISTERs received, optionally only those of one r_username."""
         return [m for m in self.messages()
                 if m.direction == "received" and m.is_register and (user is None or m.user() == user)]
+
+    def requests(self, user=None, authorized=None):
+        """REGISTERs of one line as sent, retransmissions folded (one per
+        Call-ID and CSeq), in wire order; optionally only those with or
+        without credentials."""
+        seen, out = set(), []
+        for m in self.registers(user):
+            key = (m.call_id, m.cseq)
+            if key in seen:
+                continue
+            seen.add(key)
+            if authorized is None or m.authorized == authorized:
+                out.append(m)
+        return out
+
+    def oks(self, user):
+        """200 OKs sent to one line, retransmissions folded."""
+        return len({(m.call_id, m.cseq) for m in self.replies_sent(user) if m.status == 200})
 
     def replies_sent(self, user=None):
         return [m for m in self.messages()

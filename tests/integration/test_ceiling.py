@@ -18,21 +18,8 @@ from conftest import DB, SCHEMA, MariaDB, RpcError, free_port, wait_for
 BOOK = "registrar.xml"
 
 
-def requests(s, user, authorized=None):
-    """REGISTERs of one line, retransmissions folded, in wire order."""
-    seen, out = set(), []
-    for m in s.registers(user):
-        key = (m.call_id, m.cseq)
-        if key in seen:
-            continue
-        seen.add(key)
-        if authorized is None or m.authorized == authorized:
-            out.append(m)
-    return out
 
 
-def count_200(s, user):
-    return len({(m.call_id, m.cseq) for m in s.replies_sent(user) if m.status == 200})
 
 
 def ceiling_events(db, l_uuid):
@@ -67,13 +54,13 @@ def test_wrong_password_reaches_ceiling_and_is_deleted(db, kamailio, sipp):
     assert "line [bad]: deleted after 3 failures (failure ceiling)" in k.log_text()
     # it stopped at once: exactly three wrong answers went out, then nothing
     time.sleep(1.5)  # let sipp write its trace
-    assert len(requests(s, "bad", authorized=True)) == 3
+    assert len(s.requests("bad", authorized=True)) == 3
     sent = len(s.registers("bad"))
-    ok1, ok2 = count_200(s, "good1"), count_200(s, "good2")
+    ok1, ok2 = s.oks("good1"), s.oks("good2")
     time.sleep(5)
     assert len(s.registers("bad")) == sent
     # the good lines beside it kept registering and refreshing
-    assert count_200(s, "good1") > ok1 and count_200(s, "good2") > ok2
+    assert s.oks("good1") > ok1 and s.oks("good2") > ok2
     for l in ("good1", "good2"):
         assert exists(db, l) and column(db, l) == 0
         assert k.info(l)["expires_in"] > 0
@@ -89,14 +76,14 @@ def test_a_registrar_that_never_answers_never_counts(db, kamailio, sipp):
     k = kamailio(extra_params='modparam("tm", "fr_timer", 1000)\n'
                               'modparam("uacreg", "retry_max", 1)\n')
     # the 7th REGISTER is out: six have timed out
-    wait_for(lambda: len(requests(s, "silent")) >= 7, 40, what="seven REGISTERs to the silent registrar")
+    wait_for(lambda: len(s.requests("silent")) >= 7, 40, what="seven REGISTERs to the silent registrar")
     info = k.info("silent")
     assert info["state"] != "ceiling", info
     assert info["fail_count"] == 0, info
     assert info["last_code"] == 408 and info["fail_class"] == "timeout", info
     assert exists(db, "silent") and column(db, "silent") == 0
     assert ceiling_events(db, "silent") == []
-    assert all(not m.authorized for m in requests(s, "silent"))
+    assert all(not m.authorized for m in s.requests("silent"))
 
 
 def test_restart_continues_the_count_from_the_column(db, kamailio, sipp):
@@ -110,7 +97,7 @@ def test_restart_continues_the_count_from_the_column(db, kamailio, sipp):
     assert 1 <= before < 4, before
     assert ceiling_events(db, "bad") == []
     time.sleep(1.5)  # let sipp write its trace
-    sent_before = len(requests(s, "bad", authorized=True))
+    sent_before = len(s.requests("bad", authorized=True))
     assert sent_before >= before
 
     k.start()
@@ -118,7 +105,7 @@ def test_restart_continues_the_count_from_the_column(db, kamailio, sipp):
     time.sleep(1.5)
     # the ceiling came at 4 in total: only 4 - before wrong answers after
     # the restart, not 4
-    after = len(requests(s, "bad", authorized=True)) - sent_before
+    after = len(s.requests("bad", authorized=True)) - sent_before
     assert after == 4 - before, (before, after)
     assert ceiling_events(db, "bad") == [["bad_auth", "4"]]
     assert_gone_from_memory(k, "bad")
@@ -158,12 +145,12 @@ def test_ceiling_0_never_deletes_and_null_takes_the_modparam(db, kamailio, sipp)
 
     # 0: counts on well past 2 and is never deleted
     wait_for(lambda: (column(db, "never") or 0) >= 4, 40, what="never's count past 4")
-    n = len(requests(s, "never"))
+    n = len(s.requests("never"))
     assert exists(db, "never")
     info = k.info("never")
     assert info["state"] != "ceiling" and info["fail_count"] >= 4, info
     assert ceiling_events(db, "never") == []
-    wait_for(lambda: len(requests(s, "never")) > n, 15, what="never to keep trying")
+    wait_for(lambda: len(s.requests("never")) > n, 15, what="never to keep trying")
     k.wait_state("good", "registered", 20)
     assert exists(db, "good")
 
@@ -180,7 +167,7 @@ def test_the_route_keeps_the_row_disabled(db, kamailio, sipp):
     assert ceiling_events(db, "kept") == [["bad_auth", "2"]]
     time.sleep(1.5)
     sent = len(s.registers("kept"))
-    assert len(requests(s, "kept", authorized=True)) == 2
+    assert len(s.requests("kept", authorized=True)) == 2
     time.sleep(4)
     assert len(s.registers("kept")) == sent
     assert exists(db, "kept") and k.state("kept") == "disabled"
@@ -251,7 +238,7 @@ def test_database_down_at_the_ceiling(procs, tmp_path, kamailio, db, sipp):
         wait_for(lambda: route in k.log_text(), 10, what="the ceiling route")
         time.sleep(1.5)
         sent = len(s.registers("dbout"))
-        assert len(requests(s, "dbout", authorized=True)) == 2
+        assert len(s.requests("dbout", authorized=True)) == 2
         time.sleep(4)  # several retries of the delete
         assert k.state("dbout") == "ceiling"
         assert len(s.registers("dbout")) == sent

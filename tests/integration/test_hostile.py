@@ -32,7 +32,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import (DB, SCHEMA, Kamailio, MariaDB, Procs, RpcError, Sipp,
+from conftest import (DB, SCHEMA, new_db, Kamailio, MariaDB, Procs, RpcError, Sipp,
                       free_port, wait_for)
 
 GOOD = "registrar.xml"
@@ -51,22 +51,8 @@ def alive(k):
         return False
 
 
-def requests(s, user, authorized=None):
-    """REGISTERs of one line, retransmissions folded, in wire order."""
-    seen, out = set(), []
-    for m in s.registers(user):
-        key = (m.call_id, m.cseq)
-        if key in seen:
-            continue
-        seen.add(key)
-        if authorized is None or m.authorized == authorized:
-            out.append(m)
-    return out
 
 
-def oks(s, user):
-    """200 OKs a registrar sent to one line (retransmissions folded)."""
-    return len({(m.call_id, m.cseq) for m in s.replies_sent(user) if m.status == 200})
 
 
 def good_and_registered(k, names):
@@ -92,15 +78,6 @@ def all_l_uuids(k):
         offset += 100
 
 
-def new_db(mariadb):
-    """A database like the `db` fixture's, for fixtures of a wider scope."""
-    name = "t_" + uuid.uuid4().hex[:12]
-    mariadb.sql(f"CREATE DATABASE {name}")
-    mariadb.sql(SCHEMA.read_text(), name)
-    mariadb.sql("CREATE TABLE test_events (id INT AUTO_INCREMENT PRIMARY KEY, "
-                "l_uuid VARCHAR(64), kind VARCHAR(16), state VARCHAR(32), code INT, "
-                "at TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP(3))", name)
-    return DB(mariadb, name)
 
 
 def own_mariadb(tmp_path):
@@ -220,7 +197,7 @@ def assert_healthy(h, oks_before):
     assert k.rpc("uacreg.count") == h.total
     assert k.rpc("uacreg.summary")["lines"] == h.total
     assert h.db.value("SELECT COUNT(*) FROM uacreg") == str(h.total)
-    wait_for(lambda: all(oks(h.good, n) > oks_before[n] for n in GOOD_LINES), 15,
+    wait_for(lambda: all(h.good.oks(n) > oks_before[n] for n in GOOD_LINES), 15,
              what="a new 200 OK for every good line")
     wait_for(lambda: good_and_registered(k, GOOD_LINES), 15, what="the good lines registered")
     for n in GOOD_LINES:
@@ -233,7 +210,7 @@ def test_hostile_carrier_fails_its_line_only(hostile, line):
     h, k = hostile, hostile.k
     scenario, exp, _ = HOSTILE[line]
     s = h.carriers[line]
-    oks_before = {n: oks(h.good, n) for n in GOOD_LINES}
+    oks_before = {n: h.good.oks(n) for n in GOOD_LINES}
 
     if exp.state == "retry_wait":
         def settled():
@@ -249,9 +226,9 @@ def test_hostile_carrier_fails_its_line_only(hostile, line):
         if exp.detail:
             assert f"line [{line}]: {exp.detail}" in k.log_text()
         # not stuck and not storming: the next attempt comes after a backoff
-        n = len(requests(s, line))
-        wait_for(lambda: len(requests(s, line)) > n, 15, what=f"{line} to retry")
-        assert all(not m.authorized for m in requests(s, line)) or line == "h-endless-stale"
+        n = len(s.requests(line))
+        wait_for(lambda: len(s.requests(line)) > n, 15, what=f"{line} to retry")
+        assert all(not m.authorized for m in s.requests(line)) or line == "h-endless-stale"
     else:
         info = wait_for(lambda: (lambda i: i if i["state"] == "registered" else None)(k.info(line)),
                         30, what=f"{line} registered")
@@ -270,10 +247,10 @@ def test_endless_stale_challenges_are_bounded_per_attempt(hostile):
     endless burst."""
     h, k = hostile, hostile.k
     s = h.carriers["h-endless-stale"]
-    wait_for(lambda: len({m.call_id for m in requests(s, "h-endless-stale")}) >= 3, 30,
+    wait_for(lambda: len({m.call_id for m in s.requests("h-endless-stale")}) >= 3, 30,
              what="three attempts to the stale carrier")
     by_dialog = {}
-    for m in requests(s, "h-endless-stale"):
+    for m in s.requests("h-endless-stale"):
         by_dialog.setdefault(m.call_id, []).append(m)
     dialogs = list(by_dialog.values())
     for msgs in dialogs[:-1]:  # the last may still be going on
@@ -287,7 +264,7 @@ def test_the_line_at_the_limits_of_the_schema_registers(hostile):
     info = wait_for(lambda: (lambda i: i if i["expires_in"] > 0 else None)(k.info(LIMIT_UUID)),
                     20, what="the 64-character line registered")
     assert info["r_username"] == LIMIT_USER and info["fail_count"] == 0
-    assert oks(hostile.good, LIMIT_USER) >= 1
+    assert hostile.good.oks(LIMIT_USER) >= 1
 
 
 def stray_replies(k, call_id):
@@ -312,7 +289,7 @@ def stray_replies(k, call_id):
 
 def test_replies_for_unknown_call_ids_are_dropped(hostile):
     h, k = hostile, hostile.k
-    oks_before = {n: oks(h.good, n) for n in GOOD_LINES}
+    oks_before = {n: h.good.oks(n) for n in GOOD_LINES}
     states = {n: k.info(n)["fail_count"] for n in GOOD_LINES}
     call_id = k.info("good-a")["call_id"]
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -374,8 +351,8 @@ def test_replies_after_the_line_was_removed_or_replaced(db, kamailio, sipp):
     assert alive(k)
     assert k.rpc("uacreg.count") == len(GOOD_LINES) + 1
     assert db.value("SELECT COUNT(*) FROM uacreg") == str(len(GOOD_LINES) + 2)  # RPC remove keeps SQL
-    oks_before = {n: oks(good, n) for n in GOOD_LINES}
-    wait_for(lambda: all(oks(good, n) > oks_before[n] for n in GOOD_LINES), 15,
+    oks_before = {n: good.oks(n) for n in GOOD_LINES}
+    wait_for(lambda: all(good.oks(n) > oks_before[n] for n in GOOD_LINES), 15,
              what="the good lines refreshing")
     assert good_and_registered(k, GOOD_LINES)
 
@@ -616,12 +593,12 @@ def test_mariadb_down_and_back_loses_nothing(tmp_path, db, kamailio, sipp):
 
         own.stop()
         down_count = k.info("wrongpw")["fail_count"]
-        oks_down = {n: oks(good, n) for n in GOOD_LINES}
+        oks_down = {n: good.oks(n) for n in GOOD_LINES}
         with pytest.raises(RpcError) as e:
             k.rpc("uacreg.reload")
         assert e.value.code == 503
         # while it is down: refreshes go on, the count grows, writes fail
-        wait_for(lambda: all(oks(good, n) >= oks_down[n] + 2 for n in GOOD_LINES), 20,
+        wait_for(lambda: all(good.oks(n) >= oks_down[n] + 2 for n in GOOD_LINES), 20,
                  what="two refreshes of every good line with MariaDB down")
         wait_for(lambda: k.info("wrongpw")["fail_count"] >= down_count + 2, 20,
                  what="two more failures counted with MariaDB down")

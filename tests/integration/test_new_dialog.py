@@ -22,17 +22,6 @@ def from_tag(m):
     return t.group(1) if t else None
 
 
-def requests(s, user):
-    """The REGISTERs of one line as sent, retransmissions folded: one entry
-    per (Call-ID, CSeq), in wire order."""
-    seen, out = set(), []
-    for m in s.registers(user):
-        key = (m.call_id, m.cseq)
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(m)
-    return out
 
 
 def codes(s, user):
@@ -81,7 +70,7 @@ def test_strict_carrier_each_mode_in_one_run(db, kamailio, sipp):
 
     # 1 registers: the credentials leave in a new dialog
     k.wait_state("nd1", "registered", 20)
-    r1 = requests(s, "nd1")
+    r1 = s.requests("nd1")
     assert not r1[0].authorized
     first_auth = next(m for m in r1 if m.authorized)
     assert first_auth.call_id != r1[0].call_id
@@ -106,7 +95,7 @@ def test_strict_carrier_each_mode_in_one_run(db, kamailio, sipp):
         assert f"line [{l}]: {SWITCH_LOG}" in k.log_text()
         # the 400 answered credentials in the challenged dialog, the retry
         # went out at once in a new one
-        r = requests(s, l)
+        r = s.requests(l)
         assert [m.authorized for m in r[:3]] == [False, True, True], [(m.call_id, m.cseq, m.authorized) for m in r]
         assert r[1].call_id == r[0].call_id and r[1].cseq == r[0].cseq + 1
         assert r[2].call_id != r[0].call_id and r[2].cseq == 1
@@ -128,7 +117,7 @@ def test_strict_carrier_each_mode_in_one_run(db, kamailio, sipp):
         assert info["state"] != "registered", info
         assert info["new_dialog_in_use"] == 0 and info["auto_detected_new_dialog"] == 0, info
         # credentials always in the challenged dialog, CSeq+1
-        r = requests(s, l)
+        r = s.requests(l)
         challenged = {(m.call_id, m.cseq) for m in r if not m.authorized}
         for m in r:
             if m.authorized:
@@ -145,8 +134,8 @@ def test_strict_carrier_each_mode_in_one_run(db, kamailio, sipp):
     wait_for(lambda: codes(s, "nd1").count(200) >= 3, 20, what="refreshes of nd1")
     assert codes(s, "nd2").count(400) == 1
     assert codes(s, "nd1").count(400) == 0
-    assert_new_dialogs_for_credentials(requests(s, "nd1"), "nd1")
-    assert_new_dialogs_for_credentials(requests(s, "nd2")[2:], "nd2")
+    assert_new_dialogs_for_credentials(s.requests("nd1"), "nd1")
+    assert_new_dialogs_for_credentials(s.requests("nd2")[2:], "nd2")
     for l in ("nd1", "nd2"):
         assert k.state(l) in ("registered", "registering", "authenticating"), k.info(l)
         assert k.info(l)["expires_in"] > 0
@@ -162,7 +151,7 @@ def test_strict_carrier_null_follows_modparam_1(db, kamailio, sipp):
     db.add_line("p0", reauth_new_dialog=0, r_domain=s.addr)
     k = kamailio(extra_params='modparam("uacreg", "reauth_new_dialog", 1)\n')
     k.wait_state("pnull", "registered", 20)
-    r = requests(s, "pnull")
+    r = s.requests("pnull")
     first_auth = next(m for m in r if m.authorized)
     assert first_auth.call_id != r[0].call_id and first_auth.cseq == 1
     info = k.info("pnull")
@@ -186,7 +175,7 @@ def test_by_the_book_carrier_modes_1_and_2_register(db, kamailio, sipp):
         k.wait_state(f"b{mode}", "registered", 20)
     for mode in (0, 1, 2):
         l = f"b{mode}"
-        r = requests(s, l)
+        r = s.requests(l)
         assert not r[0].authorized and r[1].authorized, l
         if mode == 1:
             assert r[1].call_id != r[0].call_id and r[1].cseq == 1
