@@ -40,6 +40,7 @@ test: module
 	@$(MAKE) -s unit
 	@$(MAKE) -s fuzz-smoke
 	@$(MAKE) -s format-check
+	@$(MAKE) -s bench-smoke
 	@$(MAKE) -s integration
 
 run: module
@@ -50,7 +51,7 @@ bench: module
 
 # 1,000 lines, both engines, ~2-3 min: exit 0 when the bench itself works
 bench-smoke: module
-	@bash bench/run.sh --smoke $(BENCH_ARGS)
+	@mkdir -p build && bash bench/run.sh --smoke --out build/bench-smoke.md $(BENCH_ARGS)
 
 CFILES = $(wildcard modules/uacreg/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c)
 
