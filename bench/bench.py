@@ -38,6 +38,7 @@ import bisect
 import csv
 import datetime
 import hashlib
+import json
 import os
 import platform
 import re
@@ -495,6 +496,9 @@ class Kamailio:
                for k, p in pats.items()}
         m = re.search(r"[^\n]*(?:" + SHM_ERR + r")[^\n]*", text, re.I)
         out["first_shm_error"] = m.group(0).strip()[:200] if m else ""
+        # what one tm transaction asks of shm, when an allocation failed
+        m = re.search(r"malloc\([^,]*, (\d+)\) called from tm: h_table.c: build_cell", text)
+        out["tm_cell_bytes"] = int(m.group(1)) if m else None
         return out
 
 
@@ -950,9 +954,11 @@ def build_report(args, m, sizes, results, params, started, finished):
       "of the Kamailio process (includes loading the table). The cold phase waits at most "
       f"min(420, max(120, 30 + 3 n / rate)) s and stops when nothing moves for {STALL} s "
       "(stock: its timer interval + 30 s, at least that).")
-    w("- REGISTERs per cold registration / refresh: REGISTERs the registrar received for a "
-      "line up to its first 200 / since its previous 200 (not counting retransmissions); "
-      "\"on the wire\" adds sipp's Retrans counters of the same period.")
+    w("- REGISTERs per cold registration: every REGISTER of a line not yet registered during "
+      "the cold phase (lines that never made it included), divided by the lines registered in "
+      "it; per refresh: REGISTERs of a line since its previous 200. Retransmissions are not "
+      "REGISTERs the registrar's scenario sees; \"on the wire\" adds sipp's Retrans counters "
+      "of the same period.")
     w("- CPU: utime+stime of every process in Kamailio's process group over one refresh "
       "cycle (from the registrar's quiet switch until every registered line was answered 200 "
       "again), divided by the refreshes in it; idle = the same with nothing due, after tm's "
@@ -977,24 +983,27 @@ def build_report(args, m, sizes, results, params, started, finished):
         u = results.get((z.key(args), "uacreg"))
         s = results.get((z.key(args), "stock"))
 
-        def cell(r, v, kind):
+        def cell(r, v, kind, reload=False):
             if r is None:
                 return "not run"
             if r.get("failed"):
                 return "phase failed"
+            if reload and r.get("reload_ok") is False:
+                return fmt(v, kind) + " (RPC failed)"
             return fmt(v, kind)
 
         def row(name, get, kind, target=None, check=None):
             uv = get(u) if u else None
             sv = get(s) if s else None
+            rl = name.startswith("reload")
             vt = ""
+            cu, cs = cell(u, uv, kind, rl), cell(s, sv, kind, rl)
             if target and check and u and not u.get("failed"):
                 ok = check(uv, sv)
                 vt = "n/a" if ok is None else "PASS" if ok else "MISS"
-                verdicts.append((vt, name, lab, target, cell(u, uv, kind), cell(s, sv, kind)))
+                verdicts.append((vt, name, lab, target, cu, cs))
             rt = ratio(uv, sv) if kind not in ("i", "d", "x") else ""
-            w(f"| {name} | {lab} | {cell(u, uv, kind)} | {cell(s, sv, kind)} | {rt} | "
-              f"{target or ''} | {vt} |")
+            w(f"| {name} | {lab} | {cu} | {cs} | {rt} | {target or ''} | {vt} |")
 
         def g(key):
             return lambda r: r.get(key)
@@ -1073,6 +1082,8 @@ def build_report(args, m, sizes, results, params, started, finished):
                 f"{' (' + r['cold_stalled'] + ')' if r.get('cold_stalled') else ''}; "
                 f"{r.get('lines_loaded')} rows loaded; {r.get('shm_errors', 0):,} shm "
                 f"allocation errors, peak {fmt(r.get('shm_peak'), 'mb')}"
+                + (f"; a tm transaction asked for {r['tm_cell_bytes']:,} B"
+                   if r.get("tm_cell_bytes") else "")
                 + (f"; first: `{r['first_shm_error']}`" if r.get("first_shm_error") else ""))
     if fails:
         w("## Where it fails\n")
@@ -1093,7 +1104,7 @@ def build_report(args, m, sizes, results, params, started, finished):
             "reload_retrans", "reload_lines", "reload_unchanged_requests", "reload_changed_ok",
             "reload_failures", "failures", "registers_total", "sipp_retrans_total",
             "sipp_timeouts", "sipp_unexpected", "timeouts_408", "shm_errors",
-            "first_shm_error", "send_failed", "errors", "crit", "tm_stats",
+            "first_shm_error", "tm_cell_bytes", "send_failed", "errors", "crit", "tm_stats",
             "uacreg_summary_end")
     for (key, e), r in sorted(results.items()):
         w(f"### {key[0]:,} lines, shm {key[1]} MB, {e}\n")
@@ -1201,6 +1212,9 @@ def main():
     finished = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     if not results:
         return 1
+    with open(run_dir / "results.json", "w") as f:
+        json.dump({f"{k[0][0]}@{k[0][1]}/{k[1]}": v for k, v in results.items()}, f,
+                  indent=1, default=str)
     report, verdicts = build_report(args, m, sizes, results, params, started, finished)
     if failed:
         report = f"**Incomplete run: {failed}.**\n\n" + report
