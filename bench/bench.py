@@ -1232,8 +1232,10 @@ def main():
         for (key, e), r in results.items():
             if r.get("failed"):
                 bad.append(f"{e}: {r['notes']}")
-            elif r.get("cpu_per_1k_refresh") is None or r.get("shm_per_line") is None:
-                bad.append(f"{e}: a figure is missing (CPU or shm per line)")
+            elif e == "uacreg" and (r.get("cpu_per_1k_refresh") is None
+                                    or r.get("shm_per_line") is None
+                                    or r.get("reload_wire") is None):
+                bad.append(f"{e}: a figure is missing (CPU, shm per line or reload)")
         if bad:
             log("smoke FAILED: " + "; ".join(bad))
             return 1
