@@ -322,10 +322,16 @@ int ustore_apply(struct uline *ul, int old_state, int old_fc, int bits)
 	}
 	if(bits & LINE_R_IGNORED)
 		return bits;
-	if(ul->sm.due)
-		sched_set(&ustore->sched, ul->id, ul->sm.due);
-	else
+	if(ul->sm.due == 0)
 		sched_remove(&ustore->sched, ul->id);
+	else if(ul->sm.state == LINE_CHALLENGED)
+		/* The answer to a challenge goes before every other due line:
+		 * behind a restart's 100,000 first REGISTERs it would wait N/rate
+		 * seconds and find its nonce expired. A line has at most one
+		 * answer pending, so this cannot starve the others. */
+		sched_set(&ustore->sched, ul->id, 1);
+	else
+		sched_set(&ustore->sched, ul->id, ul->sm.due);
 	if(bits & LINE_R_COUNT)
 		ustore_pend(ul, UL_P_PERSIST);
 	if(bits & LINE_R_CEILING)
