@@ -12,6 +12,7 @@
 #include "../../core/timer_proc.h"
 #include "../../core/mod_fix.h"
 #include "../../core/kemi.h"
+#include "../../core/globals.h"
 #include "uacreg_mod.h"
 #include "uacreg_store.h"
 #include "uacreg_db.h"
@@ -29,6 +30,8 @@ int uacreg_rate = 100;
 int uacreg_start_spread = 10;
 int uacreg_unregister_on_shutdown = 0;
 int uacreg_reload_interval = 0;
+int uacreg_shm_reserve = 10;
+unsigned long uacreg_shm_reserve_bytes = 0;
 str uacreg_ceiling_route = str_init("uacreg:ceiling");
 str uacreg_state_route = str_init("uacreg:state");
 str uacreg_event_callback = STR_NULL;
@@ -49,6 +52,7 @@ counter_handle_t uacreg_cnt_sent;
 counter_handle_t uacreg_cnt_challenges;
 counter_handle_t uacreg_cnt_auto_switch;
 counter_handle_t uacreg_cnt_ceiling;
+counter_handle_t uacreg_cnt_shm_pauses;
 
 extern str uacreg_auth_realm_avp;
 extern str uacreg_auth_username_avp;
@@ -115,6 +119,11 @@ static int ucnt_register(void)
 			|| counter_register(&uacreg_cnt_ceiling, "uacreg",
 					   "ceiling_removals", 0, 0, 0,
 					   "lines deleted by the failure ceiling", 0)
+					   < 0
+			|| counter_register(&uacreg_cnt_shm_pauses, "uacreg", "shm_pauses",
+					   0, 0, 0,
+					   "times sending paused: shared memory below the reserve",
+					   0)
 					   < 0)
 		return -1;
 	return 0;
@@ -160,7 +169,8 @@ static int uacreg_check_params(void)
 	}
 	if(uacreg_fail_ceiling < 0 || uacreg_rate < 0 || uacreg_start_spread < 0
 			|| uacreg_reload_interval < 0 || uacreg_retry_jitter < 0
-			|| uacreg_retry_jitter > 100 || uacreg_refresh_margin < 1
+			|| uacreg_retry_jitter > 100 || uacreg_shm_reserve < 0
+			|| uacreg_shm_reserve > 90 || uacreg_refresh_margin < 1
 			|| uacreg_refresh_margin > 50) {
 		LM_ERR("a numeric parameter is out of range (see the README)\n");
 		return -1;
@@ -198,6 +208,12 @@ static int mod_init(void)
 	}
 	if(udb_init() < 0)
 		return -1;
+	/* tm keeps every REGISTER's transaction (about 9 KB with the default
+	 * max_branches) until its wait timer ends, 5 s after the reply: memory
+	 * that calls need too. Below the reserve the uacreg process holds its
+	 * sends until tm has freed some, instead of failing them. */
+	uacreg_shm_reserve_bytes =
+			shm_mem_size / 100 * (unsigned long)uacreg_shm_reserve;
 	/* a tenth of a second's worth, so a tick never bursts */
 	burst = uacreg_rate > 10 ? (uint32_t)uacreg_rate / 10 : 1;
 	if(ustore_init((uint32_t)uacreg_hash_size, (uint32_t)uacreg_rate, burst)
@@ -242,6 +258,7 @@ static param_export_t params[] = {
 	{"hash_size",          PARAM_INT, &uacreg_hash_size},
 	{"rate",               PARAM_INT, &uacreg_rate},
 	{"start_spread",       PARAM_INT, &uacreg_start_spread},
+	{"shm_reserve",        PARAM_INT, &uacreg_shm_reserve},
 	{"retry_min",          PARAM_INT, &uacreg_retry_min},
 	{"retry_max",          PARAM_INT, &uacreg_retry_max},
 	{"retry_jitter",       PARAM_INT, &uacreg_retry_jitter},

@@ -19,7 +19,10 @@ extern int uacreg_rate;			/* REGISTERs per second */
 extern int uacreg_start_spread; /* seconds, random start delay bound */
 extern int uacreg_unregister_on_shutdown;
 extern int uacreg_reload_interval; /* seconds, 0 = only on demand */
-extern str uacreg_ceiling_route;   /* event route name, or KEMI function */
+/* percent of shm that sending REGISTERs leaves free (for calls) */
+extern int uacreg_shm_reserve;
+extern unsigned long uacreg_shm_reserve_bytes;
+extern str uacreg_ceiling_route; /* event route name, or KEMI function */
 extern str uacreg_state_route;
 extern str uacreg_event_callback; /* KEMI function for both events */
 extern struct line_config uacreg_cfg;
@@ -31,5 +34,6 @@ extern counter_handle_t uacreg_cnt_sent;
 extern counter_handle_t uacreg_cnt_challenges;
 extern counter_handle_t uacreg_cnt_auto_switch;
 extern counter_handle_t uacreg_cnt_ceiling;
+extern counter_handle_t uacreg_cnt_shm_pauses;
 
 #endif

@@ -196,6 +196,12 @@ static void urpc_summary(rpc_t *rpc, void *ctx)
 		return;
 	ustore_lock();
 	rpc->struct_add(th, "d", "lines", (int)ustore->table.count);
+	/* how long sending has waited for tm to free shared memory (0 = it
+	 * does not wait): the first thing to look at when lines stay NEW */
+	rpc->struct_add(th, "d", "shm_paused_ms",
+			ustore->shm_paused_since
+					? (int)((ul_now() - ustore->shm_paused_since) & 0x7fffffff)
+					: 0);
 	rpc->struct_add(th, "{", "states", &st);
 	for(i = 0; i < LINE_STATE_COUNT; i++)
 		rpc->struct_add(st, "d", line_state_name(i), ustore->state_count[i]);

@@ -100,6 +100,7 @@ struct ustore
 	struct uline *pending_head;
 	struct uline *pending_tail;
 	uint32_t reload_epoch;
+	uint64_t shm_paused_since; /* ms; 0 = sending is not held for shm */
 	uint32_t state_count[LINE_STATE_COUNT];
 	uint32_t fail_class_count[LINE_FC_COUNT]; /* lines by last failure */
 	/* event ring for the state route; lossy when the route is too slow */

@@ -6,6 +6,10 @@
  */
 #include "../../core/dprint.h"
 #include "../../core/timer.h"
+#include "../../core/globals.h"
+#include "../../core/mem/shm.h"
+#include "../../core/dset.h"
+#include "../../modules/tm/h_table.h"
 #include "uacreg_mod.h"
 #include "uacreg_db.h"
 #include "uacreg_send.h"
@@ -22,27 +26,98 @@ static int uworker_loaded = 0;
 static uint64_t uworker_db_retry_at = 0;
 static uint64_t uworker_next_reload = 0;
 
-/* sends what is due, as fast as the pacer allows */
+/* A memory-pressure episode, for its two log lines: near the reserve,
+ * sending pauses and resumes with every transaction tm frees, so an episode
+ * ends only after UWORKER_SHM_CALM_MS without a pause. */
+#define UWORKER_SHM_CALM_MS 5000
+static uint64_t uworker_shm_episode = 0; /* start, 0 = none */
+static uint64_t uworker_shm_last_low = 0;
+static uint32_t uworker_shm_held_ticks = 0;
+
+/* What one REGISTER's transaction holds in shm until tm's wait timer ends:
+ * the cell with a branch slot per max_branches, the request, the
+ * allocator's overhead. */
+static unsigned long uworker_cell_bytes(void)
+{
+	return sizeof(struct cell) + sr_dst_max_branches * sizeof(struct ua_client)
+		   + 1024;
+}
+
+/* Admission by shared memory, under the lock. An answer to a challenge
+ * finishes a registration already started: it may go while shm is above
+ * the reserve. Anything else starts one, and may be challenged: it goes only
+ * when shm also holds an answer for every registration in flight and its
+ * own, so the answers never wait for memory (a carrier's nonce does not wait
+ * for ever). 1 = send. */
+static int uworker_shm_admits(const struct uline *ul)
+{
+	unsigned long avail, open;
+
+	if(uacreg_shm_reserve_bytes == 0)
+		return 1;
+	avail = shm_available();
+	if(ul == NULL || ul->sm.state == LINE_CHALLENGED)
+		return avail >= uacreg_shm_reserve_bytes;
+	open = (unsigned long)ustore->state_count[LINE_REGISTERING]
+		   + ustore->state_count[LINE_CHALLENGED] + 1;
+	return avail >= uacreg_shm_reserve_bytes + open * uworker_cell_bytes();
+}
+
+static void uworker_shm_log(int paused, uint64_t now)
+{
+	if(paused) {
+		uworker_shm_last_low = now;
+		uworker_shm_held_ticks++;
+		if(uworker_shm_episode)
+			return;
+		uworker_shm_episode = now;
+		counter_inc(uacreg_cnt_shm_pauses);
+		LM_WARN("shared memory below the reserve (%lu of %lu bytes free, "
+				"shm_reserve %lu): REGISTERs wait for tm to free "
+				"transactions\n",
+				shm_available(), shm_mem_size, uacreg_shm_reserve_bytes);
+	} else if(uworker_shm_episode
+			  && now - uworker_shm_last_low > UWORKER_SHM_CALM_MS) {
+		LM_NOTICE("shared memory pressure over: sending was held back in "
+				  "%u ticks over %llu s\n",
+				uworker_shm_held_ticks,
+				(unsigned long long)(uworker_shm_last_low - uworker_shm_episode)
+						/ 1000);
+		uworker_shm_episode = 0;
+		uworker_shm_held_ticks = 0;
+	}
+}
+
+/* sends what is due, as fast as the pacer and the shm reserve allow */
 static void uworker_send_due(void)
 {
 	struct line_send act;
 	struct line_env env;
 	struct uline *ul;
 	uint32_t id;
-	int old_state, old_fc;
+	int old_state, old_fc, paused = 0;
+	uint64_t start = ul_now(), due;
 
 	ustore_lock();
 	for(;;) {
 		env = ul_env();
-		if(sched_next(&ustore->sched) > env.now)
-			break;
-		if(pacer_take(&ustore->pacer, env.now, 1) == 0)
+		due = sched_next(&ustore->sched);
+		if(due > env.now)
 			break;
 		if(!sched_pop_due(&ustore->sched, env.now, &id))
 			break;
 		ul = table_get(&ustore->table, id);
 		if(ul == NULL)
 			continue;
+		if(!uworker_shm_admits(ul)) {
+			sched_set(&ustore->sched, id, due); /* its place in the queue */
+			paused = 1;
+			break;
+		}
+		if(pacer_take(&ustore->pacer, env.now, 1) == 0) {
+			sched_set(&ustore->sched, id, due);
+			break;
+		}
 		old_state = ul->sm.state;
 		old_fc = ul->sm.fail_class;
 		act = line_on_due(&ul->sm, &env);
@@ -50,7 +125,15 @@ static void uworker_send_due(void)
 		if(act.send)
 			usend_register(ul, &act); /* unlocks and locks again */
 	}
+	if(paused) {
+		if(ustore->shm_paused_since == 0)
+			ustore->shm_paused_since = start;
+	} else {
+		ustore->shm_paused_since = 0;
+	}
 	ustore_unlock();
+	if(paused || uworker_shm_episode)
+		uworker_shm_log(paused, start);
 }
 
 /* what the ceiling flow does after the route; 0 done, -1 retry later */
