@@ -50,10 +50,12 @@ int ustore_init(uint32_t hash_size, uint32_t rate, uint32_t burst)
 		return -1;
 	}
 	memset(ustore, 0, sizeof(*ustore));
-	if(lock_init(&ustore->lock) == NULL) {
-		LM_ERR("cannot init the store lock\n");
+	if(lock_init(&ustore->lock) == NULL
+			|| lock_init(&ustore->pool_lock) == NULL) {
+		LM_ERR("cannot init the store locks\n");
 		return -1;
 	}
+	pool_init(&ustore->pool, &ul_shm);
 	if(table_init(&ustore->table, &ul_shm, hash_size) < 0
 			|| sched_init(&ustore->sched, &ul_shm) < 0) {
 		SHM_MEM_ERROR;
@@ -71,16 +73,18 @@ void ustore_destroy(void)
 	/* At shutdown every other process has ended: a lock still held is one
 	 * that died inside it, leaving the table half changed, and walking it
 	 * would crash. The memory goes with the process anyway. */
-	if(lock_try(&ustore->lock) != 0) {
+	if(lock_try(&ustore->lock) != 0 || lock_try(&ustore->pool_lock) != 0) {
 		LM_WARN("the line store was left locked by a process that ended: "
 				"not freeing it\n");
 		return;
 	}
+	lock_release(&ustore->pool_lock); /* ul_free() takes it */
 	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
 			id = table_next(&ustore->table, id + 1))
 		ul_free(table_get(&ustore->table, id));
 	table_destroy(&ustore->table);
 	sched_destroy(&ustore->sched);
+	pool_destroy(&ustore->pool);
 	shm_free(ustore);
 	ustore = NULL;
 }
@@ -94,7 +98,9 @@ struct uline *ul_new(const struct row *r, uint32_t db_id)
 
 	for(f = 0; f < ROW_STR_COUNT; f++)
 		size += r->s[f].len;
-	ul = shm_malloc(sizeof(*ul) + size + UL_DYN_INITIAL);
+	lock_get(&ustore->pool_lock);
+	ul = pool_alloc(&ustore->pool, sizeof(*ul) + size + UL_DYN_INITIAL);
+	lock_release(&ustore->pool_lock);
 	if(ul == NULL) {
 		SHM_MEM_ERROR;
 		return NULL;
@@ -124,11 +130,19 @@ struct uline *ul_new(const struct row *r, uint32_t db_id)
 	return ul;
 }
 
+/* what the line asked of the pool: pool_free() needs it back */
+static size_t ul_size(const struct uline *ul)
+{
+	return sizeof(*ul) + ul->dyn_off + ul->dyn_cap;
+}
+
 void ul_free(struct uline *ul)
 {
 	if(ul == NULL)
 		return;
-	shm_free(ul);
+	lock_get(&ustore->pool_lock);
+	pool_free(&ustore->pool, ul, ul_size(ul));
+	lock_release(&ustore->pool_lock);
 }
 
 /* the line moved from `old` to ul: the table and the pending list follow */
@@ -176,7 +190,10 @@ int ul_set_dyn(struct uline **ulp, const str *vals[UL_DYN_COUNT])
 		/* grow with some slack, so the next nonce of the same carrier
 		 * (same length, give or take) fits without moving again */
 		room = size + 16;
-		nu = shm_realloc(ul, sizeof(*ul) + ul->dyn_off + room);
+		lock_get(&ustore->pool_lock);
+		nu = pool_realloc(&ustore->pool, ul, ul_size(ul),
+				sizeof(*ul) + ul->dyn_off + room);
+		lock_release(&ustore->pool_lock);
 		if(nu == NULL) {
 			SHM_MEM_ERROR;
 			return -1;

@@ -19,6 +19,7 @@
 #include "row.h"
 #include "sched.h"
 #include "table.h"
+#include "pool.h"
 
 /* what the uacreg process still owes a line (bits of uline.pending) */
 #define UL_P_PERSIST 0x01 /* write fail_count to SQL */
@@ -92,6 +93,10 @@ struct ul_event
 struct ustore
 {
 	gen_lock_t lock;
+	/* the lines' memory (see pool.h); its own lock, taken inside the
+	 * store lock or alone, never around it */
+	gen_lock_t pool_lock;
+	struct pool pool;
 	struct table table;
 	struct sched sched;
 	struct pacer pacer;

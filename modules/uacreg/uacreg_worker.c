@@ -19,8 +19,8 @@
 /* after a database error, SQL work waits this long before it tries again */
 #define UWORKER_DB_RETRY_MS 1000
 /* bounds the work of one tick, so sending is never starved */
-#define UWORKER_PENDING_PER_TICK 64
-#define UWORKER_EVENTS_PER_TICK 256
+#define UWORKER_PENDING_PER_TICK 320
+#define UWORKER_EVENTS_PER_TICK 1280
 
 static int uworker_loaded = 0;
 static uint64_t uworker_db_retry_at = 0;
@@ -313,6 +313,12 @@ static void uworker_run_events(void)
 	struct uline *ul;
 	int n, dropped;
 
+	/* most ticks have no event: no allocation for them */
+	ustore_lock();
+	n = ustore->ev_count || ustore->ev_dropped;
+	ustore_unlock();
+	if(!n)
+		return;
 	snap = pkg_malloc(sizeof(*snap));
 	if(snap == NULL)
 		return;
