@@ -621,8 +621,9 @@ def expires_for(args, n, size=None):
 def stock_timer(expires):
     """reg_timer_interval: stock refreshes a line when it has less than
     timer+3 s left, checked every timer s, so about expires/6 keeps it
-    refreshing at 75-95 % of the expiry (uacreg: 90 %)."""
-    return max(2, expires // 6)
+    refreshing at 75-95 % of the expiry (uacreg: 90 %). At most 60 s: stock
+    sends its first REGISTERs at its first tick, and waits a tick to retry."""
+    return max(2, min(60, expires // 6))
 
 
 def cold_budget(args, n, size=None):
@@ -979,7 +980,7 @@ def build_report(args, m, sizes, results, params, started, finished):
       + " (rate raised from its default 100: where the lines leave too little shm for "
       "the transactions of that rate, tm keeping each, ~9 KB, 5 s after its final reply, "
       "shm_reserve (default 10 %) holds the sends back); every other parameter default.")
-    w(f"- stock uac ({STOCK_SO}): reg_timer_interval=expires/6 ("
+    w(f"- stock uac ({STOCK_SO}): reg_timer_interval=expires/6, at most 60 s ("
       + ", ".join(f"{stock_timer(expires_for(args, z.n, z))} s at {z.label(args)}"
                   for z in sizes) + "), "
       + ", ".join(f"{k}={v}" for k, v in params["stock"].items() if k != "reg_timer_interval")
