@@ -639,6 +639,21 @@ def cold_budget(args, n, size=None):
     return min(420.0, max(120.0, 30.0 + 3.0 * n / args.rate))
 
 
+def rest_phase(kam, rl, res):
+    """Nothing due: once tm's wait timer (5 s) drained, idle CPU and shm at
+    rest. Returns when the rest began."""
+    time.sleep(6.5)
+    rest0 = time.time()
+    idle0, _ = kam.cpu()
+    time.sleep(REST)
+    idle1, _ = kam.cpu()
+    res["idle_cpu_ms_per_s"] = (idle1 - idle0) / (time.time() - rest0) * 1000
+    rl.poll()
+    res["shm_rest_used"] = kam.shm().get("real_used_size")
+    res["quiet_before_reload"] = rl.last_r < rest0
+    return rest0
+
+
 def run_phase(args, run_dir, procs, db, engine, size, params):
     n = size.n
     shm_mb = size.shm_mb(args)
@@ -725,16 +740,7 @@ def run_phase(args, run_dir, procs, db, engine, size, params):
         if measured and not steady:
             res["notes"].append(f"expires {expires} s: no refresh cycle within the run "
                                 "(refreshes are measured at the other sizes)")
-            time.sleep(6.5)  # tm's wait timer drains
-            rest0 = time.time()
-            idle0, _ = kam.cpu()
-            time.sleep(REST)
-            idle1, _ = kam.cpu()
-            res["idle_cpu_ms_per_s"] = (idle1 - idle0) / (time.time() - rest0) * 1000
-            rl.poll()
-            sh = kam.shm()
-            res["shm_rest_used"] = sh.get("real_used_size")
-            res["quiet_before_reload"] = rl.last_r < rest0
+            rest0 = rest_phase(kam, rl, res)
             # the reload's window needs a registrar that grants long enough
             flag = win_end = sipp.quiet()  # an empty refresh window
             rl.set_mark(flag)
@@ -784,17 +790,7 @@ def run_phase(args, run_dir, procs, db, engine, size, params):
             log(f"  steady: window {res['window']:.1f} s, {res['window_lines_refreshed']}/"
                 f"{len(registered)} lines refreshed, CPU {res['cpu_window']:.2f} s")
 
-            # ---- rest: nothing due; tm's wait timer (5 s) drains ---------
-            time.sleep(6.5)
-            rest0 = time.time()
-            idle0, _ = kam.cpu()
-            time.sleep(REST)
-            idle1, _ = kam.cpu()
-            res["idle_cpu_ms_per_s"] = (idle1 - idle0) / (time.time() - rest0) * 1000
-            rl.poll()
-            sh = kam.shm()
-            res["shm_rest_used"] = sh.get("real_used_size")
-            res["quiet_before_reload"] = rl.last_r < rest0
+            rest0 = rest_phase(kam, rl, res)
         else:
             res["notes"].append("cold start incomplete (< 95 % of the lines): no steady "
                                 "window, no rest, reload timed but its REGISTERs not counted")
