@@ -33,6 +33,12 @@ struct usend
 	struct socket_info *sock;
 	unsigned int cseq;
 	str ruri, from, to, proxy, call_id, from_tag, hdrs;
+	/* what the Authorization needs: computed after the lock is released */
+	int with_auth, proxy_auth;
+	struct digest_challenge ch;
+	struct digest_creds cr;
+	uint32_t nc;
+	str uuid; /* for the log */
 	char buf[USEND_BUF];
 	char hdr_buf[USEND_AUTH_MAX + 1024];
 };
@@ -95,38 +101,37 @@ static ur_str_t usend_ur(str s)
 	return r;
 }
 
-/* the Authorization value for the kept challenge, or -1 */
-static int usend_auth(struct uline *ul, const str *ruri, char *out, size_t size)
+/* the Authorization value for the challenge copied into us, or -1 */
+static int usend_auth(const struct usend *us, char *out, size_t size)
 {
-	struct digest_challenge ch;
-	struct digest_creds cr;
 	struct digest_request rq;
 	char cnonce[16];
 	int n;
 
-	memset(&ch, 0, sizeof(ch));
-	ch.alg = ul->ch_alg;
-	ch.qop = ul->ch_qop;
-	ch.realm = usend_ur(ul_dyn(ul, UL_CH_REALM));
-	ch.nonce = usend_ur(ul_dyn(ul, UL_CH_NONCE));
-	ch.opaque = usend_ur(ul_dyn(ul, UL_CH_OPAQUE));
-	cr.username = usend_ur(ul_str(ul, ROW_AUTH_USERNAME));
-	cr.password = usend_ur(ul_str(ul, ROW_AUTH_PASSWORD));
-	cr.ha1 = usend_ur(ul_str(ul, ROW_AUTH_HA1));
 	usend_hex(cnonce, sizeof(cnonce));
 	rq.method = UR_STR_LIT("REGISTER");
-	rq.uri = usend_ur(*ruri);
+	rq.uri = usend_ur(us->ruri);
 	rq.body = UR_STR_NULL;
-	rq.nc = ul->sm.nc;
+	rq.nc = us->nc;
 	rq.cnonce.s = cnonce;
 	rq.cnonce.len = sizeof(cnonce);
-	n = digest_build_authorization(&ch, &cr, &rq, out, size);
-	if(n < 0) {
-		str uuid = ul_str(ul, ROW_L_UUID);
+	n = digest_build_authorization(&us->ch, &us->cr, &rq, out, size);
+	if(n < 0)
 		LM_ERR("line [%.*s]: cannot answer the %s challenge (error %d)\n",
-				uuid.len, uuid.s, digest_alg_name(ch.alg), n);
-	}
+				us->uuid.len, us->uuid.s, digest_alg_name(us->ch.alg), n);
 	return n;
+}
+
+/* copies s into buf at *pos as a ur_str_t; 0 or -1 when full */
+static int usend_copy(char *buf, size_t size, size_t *pos, ur_str_t *out, str s)
+{
+	if(s.len < 0 || (size_t)s.len > size - *pos)
+		return -1;
+	memcpy(buf + *pos, s.s, s.len);
+	out->s = buf + *pos;
+	out->len = (size_t)s.len;
+	*pos += s.len;
+	return 0;
 }
 
 /* appends "<fmt>" to buf at *pos; 0 or -1 when full */
@@ -149,15 +154,16 @@ static int usend_put(
 	return 0;
 }
 
-/* copies what the REGISTER needs; -1 when the line cannot build one */
+/* Under the lock: copies what the REGISTER needs out of the line (which
+ * may move: *ulp follows). Everything that takes time (the digest, the
+ * headers) is left to usend_finish(), after the lock. -1 when the line
+ * cannot build one. */
 static int usend_prepare(
 		struct uline **ulp, const struct line_send *act, struct usend *us)
 {
 	struct uline *ul;
-	str uuid, rdom, ruser, proxy, caddr, cid, tag;
-	char auth[USEND_AUTH_MAX];
+	str rdom, ruser, proxy, caddr, cid, tag;
 	size_t pos = 0, hpos = 0;
-	int alen = 0;
 
 	if(act->new_dialog || (*ulp)->dyn_len[UL_CALL_ID] == 0) {
 		if(usend_new_dialog(ulp) < 0)
@@ -165,7 +171,6 @@ static int usend_prepare(
 	}
 	/* only now: a new dialog may have moved the line */
 	ul = *ulp;
-	uuid = ul_str(ul, ROW_L_UUID);
 	rdom = ul_str(ul, ROW_R_DOMAIN);
 	ruser = ul_str(ul, ROW_R_USERNAME);
 	proxy = ul_str(ul, ROW_AUTH_PROXY);
@@ -174,9 +179,12 @@ static int usend_prepare(
 		caddr = uacreg_default_contact;
 	cid = ul_dyn(ul, UL_CALL_ID);
 	tag = ul_dyn(ul, UL_FROM_TAG);
-	if(usend_put(us->buf, sizeof(us->buf), &pos, &us->ruri, "sip:%.*s",
-			   rdom.len, rdom.s)
+	if(usend_put(us->buf, sizeof(us->buf), &pos, &us->uuid, "%.*s",
+			   ul->slen[ROW_L_UUID], ul_str(ul, ROW_L_UUID).s)
 					< 0
+			|| usend_put(us->buf, sizeof(us->buf), &pos, &us->ruri, "sip:%.*s",
+					   rdom.len, rdom.s)
+					   < 0
 			|| usend_put(us->buf, sizeof(us->buf), &pos, &us->to,
 					   "sip:%.*s@%.*s", ruser.len, ruser.s, rdom.len, rdom.s)
 					   < 0
@@ -188,27 +196,73 @@ static int usend_prepare(
 					   < 0
 			|| usend_put(us->buf, sizeof(us->buf), &pos, &us->from_tag, "%.*s",
 					   tag.len, tag.s)
+					   < 0
+			|| usend_put(us->hdr_buf, sizeof(us->hdr_buf) - USEND_AUTH_MAX,
+					   &hpos, &us->hdrs,
+					   "Contact: <sip:%.*s@%.*s>\r\nExpires: %u\r\n",
+					   ul->slen[ROW_L_UUID], ul_str(ul, ROW_L_UUID).s,
+					   caddr.len, caddr.s, act->expires)
 					   < 0)
 		return -1;
 	us->from = us->to;
+	us->with_auth = act->with_auth;
 	if(act->with_auth) {
-		alen = usend_auth(ul, &us->ruri, auth, sizeof(auth));
-		if(alen < 0)
+		memset(&us->ch, 0, sizeof(us->ch));
+		memset(&us->cr, 0, sizeof(us->cr));
+		us->ch.alg = ul->ch_alg;
+		us->ch.qop = ul->ch_qop;
+		us->proxy_auth = ul->ch_proxy;
+		us->nc = ul->sm.nc;
+		if(usend_copy(us->buf, sizeof(us->buf), &pos, &us->ch.realm,
+				   ul_dyn(ul, UL_CH_REALM))
+						< 0
+				|| usend_copy(us->buf, sizeof(us->buf), &pos, &us->ch.nonce,
+						   ul_dyn(ul, UL_CH_NONCE))
+						   < 0
+				|| usend_copy(us->buf, sizeof(us->buf), &pos, &us->ch.opaque,
+						   ul_dyn(ul, UL_CH_OPAQUE))
+						   < 0
+				|| usend_copy(us->buf, sizeof(us->buf), &pos, &us->cr.username,
+						   ul_str(ul, ROW_AUTH_USERNAME))
+						   < 0
+				|| usend_copy(us->buf, sizeof(us->buf), &pos, &us->cr.password,
+						   ul_str(ul, ROW_AUTH_PASSWORD))
+						   < 0
+				|| usend_copy(us->buf, sizeof(us->buf), &pos, &us->cr.ha1,
+						   ul_str(ul, ROW_AUTH_HA1))
+						   < 0)
 			return -1;
 	}
-	if(usend_put(us->hdr_buf, sizeof(us->hdr_buf), &hpos, &us->hdrs,
-			   "Contact: <sip:%.*s@%.*s>\r\nExpires: %u\r\n%s%s%.*s%s",
-			   uuid.len, uuid.s, caddr.len, caddr.s, act->expires,
-			   alen ? (ul->ch_proxy ? "Proxy-Authorization: "
-									: "Authorization: ")
-					: "",
-			   "", alen, auth, alen ? "\r\n" : "")
-			< 0)
-		return -1;
 	us->sock = ul->sock;
 	us->cseq = act->cseq;
 	us->cbp =
 			usend_pack(ul->id, table_gen(&ustore->table, ul->id), act->attempt);
+	return 0;
+}
+
+/* After the lock: the Authorization header, when the request carries one.
+ * 0 or -1 (the challenge cannot be answered). */
+static int usend_finish(struct usend *us)
+{
+	const char *name =
+			us->proxy_auth ? "Proxy-Authorization: " : "Authorization: ";
+	size_t nlen = strlen(name), room;
+	char *auth;
+	int alen;
+
+	if(!us->with_auth)
+		return 0;
+	/* after Contact and Expires, over their NUL */
+	auth = us->hdrs.s + us->hdrs.len;
+	room = sizeof(us->hdr_buf) - (size_t)(auth - us->hdr_buf);
+	if(room < nlen + 3)
+		return -1;
+	memcpy(auth, name, nlen);
+	alen = usend_auth(us, auth + nlen, room - nlen - 3);
+	if(alen < 0 || (size_t)alen + nlen + 3 > room)
+		return -1;
+	memcpy(auth + nlen + alen, "\r\n", 3); /* and the NUL */
+	us->hdrs.len += (int)nlen + alen + 2;
 	return 0;
 }
 
@@ -222,7 +276,7 @@ void usend_register(struct uline *ul, const struct line_send *act)
 	uac_req_t uac_r;
 	dlg_t dlg;
 	uint32_t id, gen, attempt;
-	int ret, old_state, old_fc;
+	int ret, old_state, old_fc, built;
 
 	us = pkg_malloc(sizeof(*us));
 	if(us == NULL || usend_prepare(&ul, act, us) < 0) {
@@ -242,6 +296,11 @@ void usend_register(struct uline *ul, const struct line_send *act)
 	attempt = act->attempt;
 	ustore_unlock();
 
+	built = usend_finish(us) == 0;
+	if(!built) {
+		ret = -1;
+		goto failed;
+	}
 	memset(&dlg, 0, sizeof(dlg));
 	dlg.id.call_id = us->call_id;
 	dlg.id.loc_tag = us->from_tag;
@@ -268,6 +327,7 @@ void usend_register(struct uline *ul, const struct line_send *act)
 	ret = uacreg_tmb.t_request_within(&uac_r);
 	if(ret >= 0)
 		counter_inc(uacreg_cnt_sent);
+failed:
 	pkg_free(us);
 
 	ustore_lock();
@@ -275,9 +335,13 @@ void usend_register(struct uline *ul, const struct line_send *act)
 		ul = ustore_get(id, gen);
 		if(ul) {
 			str uuid = ul_str(ul, ROW_L_UUID);
-			LM_ERR("line [%.*s]: tm could not send the REGISTER "
-				   "(transport)\n",
-					uuid.len, uuid.s);
+			if(built)
+				LM_ERR("line [%.*s]: tm could not send the REGISTER "
+					   "(transport)\n",
+						uuid.len, uuid.s);
+			else
+				LM_ERR("line [%.*s]: cannot build the REGISTER\n", uuid.len,
+						uuid.s);
 			env = ul_env();
 			old_state = ul->sm.state;
 			old_fc = ul->sm.fail_class;
@@ -481,14 +545,26 @@ static void usend_log(const struct uline *ul, const struct line_reply *r,
 				ul->sm.granted);
 }
 
+/* the line of a callback parameter, under the lock; NULL when it was
+ * removed or replaced since the request left */
+static struct uline *usend_line_of(uint32_t id, uint32_t gen16)
+{
+	struct uline *ul = table_get(&ustore->table, id);
+
+	if(ul == NULL || (table_gen(&ustore->table, id) & 0xffff) != gen16)
+		return NULL;
+	return ul;
+}
+
 static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 {
 	struct line_reply r;
 	struct line_env env;
 	struct uline *ul;
 	uint32_t id, gen16, attempt16;
-	int bits, old_state, old_fc, listed;
-	str uuid, reason = STR_NULL;
+	int bits, old_state, old_fc, listed, ha1_len = 0;
+	char uuid_buf[ROW_MAX_STR];
+	str uuid = {uuid_buf, 0}, reason = STR_NULL;
 
 	if(ps->param == NULL)
 		return;
@@ -497,17 +573,35 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 	if(ps->rpl && ps->rpl != FAKED_REPLY)
 		reason = ps->rpl->first_line.u.reply.reason;
 
+	/* Parsing the reply (its headers, Contacts, challenges) is most of the
+	 * work here and needs only the l_uuid and the kind of secret: it runs
+	 * outside the lock, which the other SIP workers and the uacreg process
+	 * would otherwise spin on. */
 	ustore_lock();
-	ul = table_get(&ustore->table, id);
-	if(ul == NULL || (table_gen(&ustore->table, id) & 0xffff) != gen16) {
-		ustore_unlock();
+	ul = usend_line_of(id, gen16);
+	if(ul) {
+		str u = ul_str(ul, ROW_L_UUID);
+		memcpy(uuid_buf, u.s, u.len);
+		uuid.len = u.len;
+		ha1_len = ul->slen[ROW_AUTH_HA1];
+	}
+	ustore_unlock();
+	if(ul == NULL) {
 		LM_INFO("reply %d for a line removed or replaced since: ignored\n",
 				ps->code);
 		return;
 	}
-	uuid = ul_str(ul, ROW_L_UUID);
-	usend_summarise(
-			ps->rpl, ps->code, &uuid, ul->slen[ROW_AUTH_HA1], &r, &listed);
+	usend_summarise(ps->rpl, ps->code, &uuid, ha1_len, &r, &listed);
+
+	ustore_lock();
+	ul = usend_line_of(id, gen16);
+	if(ul == NULL) {
+		ustore_unlock();
+		LM_INFO("line [%.*s]: reply %d for a line removed or replaced "
+				"since: ignored\n",
+				uuid.len, uuid.s, ps->code);
+		return;
+	}
 	/* the reply answers the request in flight only if the attempt matches */
 	r.attempt = (ul->sm.attempt & 0xffff) == attempt16 ? ul->sm.attempt
 													   : ul->sm.attempt + 1;
