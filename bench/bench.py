@@ -1245,7 +1245,7 @@ def main():
     if not results:
         return 1
     with open(run_dir / "results.json", "w") as f:
-        json.dump({f"{k[0][0]}@{k[0][1]}/{k[1]}": v for k, v in results.items()}, f,
+        json.dump({f"{k[0][0]}@{k[0][1]}{'/' + str(k[0][2]) if k[0][2] else ''}/{k[1]}": v for k, v in results.items()}, f,
                   indent=1, default=str)
     report, verdicts = build_report(args, m, sizes, results, params, started, finished)
     if failed:
@@ -1258,7 +1258,7 @@ def main():
         return 1
     if args.smoke:
         bad = []
-        u = results.get(((1000, args.shm), "uacreg"), {})
+        u = results.get((sizes[0].key(args), "uacreg"), {})
         if "uacreg" in engines and not u.get("cold_complete"):
             bad.append("uacreg did not register all 1,000 lines")
         for (key, e), r in results.items():
