@@ -178,11 +178,18 @@ void sched_remove(struct sched *s, uint32_t id)
 	sched_remove_at(s, s->pos[id] - 1);
 }
 
-int sched_pop_due(struct sched *s, uint64_t now, uint32_t *id)
+int sched_peek_due(const struct sched *s, uint64_t now, uint32_t *id)
 {
 	if(s->count == 0 || s->heap[0].due > now)
 		return 0;
 	*id = s->heap[0].id;
+	return 1;
+}
+
+int sched_pop_due(struct sched *s, uint64_t now, uint32_t *id)
+{
+	if(!sched_peek_due(s, now, id))
+		return 0;
 	sched_remove_at(s, 0);
 	return 1;
 }

@@ -38,6 +38,9 @@ void sched_remove(struct sched *s, uint32_t id);
 /* 1 and the id of the earliest entry due at or before now (removed from the
  * heap); 0 when nothing is due. */
 int sched_pop_due(struct sched *s, uint64_t now, uint32_t *id);
+/* 1 and the id of the earliest entry due at or before now, left in the
+ * heap; 0 when nothing is due */
+int sched_peek_due(const struct sched *s, uint64_t now, uint32_t *id);
 /* due time of id, 0 if not scheduled */
 uint64_t sched_due(const struct sched *s, uint32_t id);
 /* earliest due time, UINT64_MAX when empty */

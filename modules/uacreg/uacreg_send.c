@@ -164,6 +164,7 @@ static int usend_prepare(
 	struct uline *ul;
 	str rdom, ruser, proxy, caddr, cid, tag;
 	size_t pos = 0, hpos = 0;
+	int i;
 
 	if(act->new_dialog || (*ulp)->dyn_len[UL_CALL_ID] == 0) {
 		if(usend_new_dialog(ulp) < 0)
@@ -213,25 +214,23 @@ static int usend_prepare(
 		us->ch.qop = ul->ch_qop;
 		us->proxy_auth = ul->ch_proxy;
 		us->nc = ul->sm.nc;
-		if(usend_copy(us->buf, sizeof(us->buf), &pos, &us->ch.realm,
-				   ul_dyn(ul, UL_CH_REALM))
-						< 0
-				|| usend_copy(us->buf, sizeof(us->buf), &pos, &us->ch.nonce,
-						   ul_dyn(ul, UL_CH_NONCE))
-						   < 0
-				|| usend_copy(us->buf, sizeof(us->buf), &pos, &us->ch.opaque,
-						   ul_dyn(ul, UL_CH_OPAQUE))
-						   < 0
-				|| usend_copy(us->buf, sizeof(us->buf), &pos, &us->cr.username,
-						   ul_str(ul, ROW_AUTH_USERNAME))
-						   < 0
-				|| usend_copy(us->buf, sizeof(us->buf), &pos, &us->cr.password,
-						   ul_str(ul, ROW_AUTH_PASSWORD))
-						   < 0
-				|| usend_copy(us->buf, sizeof(us->buf), &pos, &us->cr.ha1,
-						   ul_str(ul, ROW_AUTH_HA1))
-						   < 0)
-			return -1;
+		const struct
+		{
+			ur_str_t *to;
+			str from;
+		} copies[] = {
+				{&us->ch.realm, ul_dyn(ul, UL_CH_REALM)},
+				{&us->ch.nonce, ul_dyn(ul, UL_CH_NONCE)},
+				{&us->ch.opaque, ul_dyn(ul, UL_CH_OPAQUE)},
+				{&us->cr.username, ul_str(ul, ROW_AUTH_USERNAME)},
+				{&us->cr.password, ul_str(ul, ROW_AUTH_PASSWORD)},
+				{&us->cr.ha1, ul_str(ul, ROW_AUTH_HA1)},
+		};
+		for(i = 0; i < (int)(sizeof(copies) / sizeof(copies[0])); i++)
+			if(usend_copy(us->buf, sizeof(us->buf), &pos, copies[i].to,
+					   copies[i].from)
+					< 0)
+				return -1;
 	}
 	us->sock = ul->sock;
 	us->cseq = act->cseq;

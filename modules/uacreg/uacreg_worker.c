@@ -56,7 +56,7 @@ static int uworker_shm_admits(const struct uline *ul)
 	if(uacreg_shm_reserve_bytes == 0)
 		return 1;
 	avail = shm_available();
-	if(ul == NULL || ul->sm.state == LINE_CHALLENGED)
+	if(ul->sm.state == LINE_CHALLENGED)
 		return avail >= uacreg_shm_reserve_bytes;
 	open = (unsigned long)ustore->state_count[LINE_REGISTERING]
 		   + ustore->state_count[LINE_CHALLENGED] + 1;
@@ -96,28 +96,26 @@ static void uworker_send_due(void)
 	struct uline *ul;
 	uint32_t id;
 	int old_state, old_fc, paused = 0;
-	uint64_t start = ul_now(), due;
+	uint64_t start = ul_now();
 
 	ustore_lock();
 	for(;;) {
 		env = ul_env();
-		due = sched_next(&ustore->sched);
-		if(due > env.now)
-			break;
-		if(!sched_pop_due(&ustore->sched, env.now, &id))
+		/* the line stays queued until memory and the pacer let it go */
+		if(!sched_peek_due(&ustore->sched, env.now, &id))
 			break;
 		ul = table_get(&ustore->table, id);
-		if(ul == NULL)
+		if(ul == NULL) {
+			sched_remove(&ustore->sched, id);
 			continue;
+		}
 		if(!uworker_shm_admits(ul)) {
-			sched_set(&ustore->sched, id, due); /* its place in the queue */
 			paused = 1;
 			break;
 		}
-		if(pacer_take(&ustore->pacer, env.now, 1) == 0) {
-			sched_set(&ustore->sched, id, due);
+		if(pacer_take(&ustore->pacer, env.now, 1) == 0)
 			break;
-		}
+		sched_remove(&ustore->sched, id);
 		old_state = ul->sm.state;
 		old_fc = ul->sm.fail_class;
 		act = line_on_due(&ul->sm, &env);

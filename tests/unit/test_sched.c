@@ -83,6 +83,12 @@ static void test_pop_due_respects_now(void **state)
 
 	assert_int_equal(sched_pop_due(&s, 99, &id), 0);
 	assert_int_equal(s.count, 3);
+	/* a peek names what a pop would take, and leaves it queued */
+	assert_int_equal(sched_peek_due(&s, 99, &id), 0);
+	assert_int_equal(sched_peek_due(&s, 100, &id), 1);
+	assert_int_equal(id, 1);
+	assert_int_equal(s.count, 3);
+	assert_true(sched_due(&s, 1) == 100);
 	assert_int_equal(sched_pop_due(&s, 100, &id), 1);
 	assert_int_equal(id, 1);
 	assert_true(sched_due(&s, 1) == 0);
