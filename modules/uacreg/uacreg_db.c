@@ -419,8 +419,30 @@ static void udb_reload_row(const struct row *r, uint32_t db_id,
 		res->unchanged++;
 }
 
-/* lines the reload did not see: unregister and forget (under the lock) */
-static void udb_sweep(struct udb_reload_result *res, const struct line_env *env)
+/* a line already on its way out (deleted before, or removed by RPC) */
+static int udb_leaving(const struct uline *ul)
+{
+	return ul->sm.state == LINE_REMOVED
+		   || (ul->sm.state == LINE_UNREGISTERING
+				   && ul->sm.after_unregister == LINE_REMOVED);
+}
+
+/* 1 when removing n of the loaded lines is more than the guard lets a
+ * reload do by itself: a table emptied for a moment (a re-import that
+ * deletes then inserts, a replica back empty, the wrong database after a
+ * failover) must not unregister every customer's line at once */
+static int udb_guard_holds(uint32_t n, uint32_t loaded)
+{
+	if(uacreg_reload_guard <= 0 || n == 0 || loaded == 0)
+		return 0;
+	return n == loaded
+		   || (uint64_t)n * 100 > (uint64_t)loaded * uacreg_reload_guard;
+}
+
+/* Lines the reload did not see: unregister and forget (under the lock),
+ * unless there are so many that the guard holds them (res->held). */
+static void udb_sweep(
+		struct udb_reload_result *res, const struct line_env *env, int force)
 {
 	uint32_t id;
 	struct uline *ul;
@@ -429,8 +451,22 @@ static void udb_sweep(struct udb_reload_result *res, const struct line_env *env)
 	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
 			id = table_next(&ustore->table, id + 1)) {
 		ul = table_get(&ustore->table, id);
-		if(ul->reload_epoch == ustore->reload_epoch
-				|| ul->sm.state == LINE_REMOVED)
+		if(udb_leaving(ul))
+			continue;
+		res->lines++;
+		if(ul->reload_epoch != ustore->reload_epoch)
+			res->would_remove++;
+	}
+	/* the share is of the lines there were before this reload */
+	res->lines = res->lines > res->added ? res->lines - res->added : 0;
+	if(!force && udb_guard_holds(res->would_remove, res->lines)) {
+		res->held = 1;
+		return;
+	}
+	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
+			id = table_next(&ustore->table, id + 1)) {
+		ul = table_get(&ustore->table, id);
+		if(ul->reload_epoch == ustore->reload_epoch || udb_leaving(ul))
 			continue;
 		old_state = ul->sm.state;
 		old_fc = ul->sm.fail_class;
@@ -473,7 +509,7 @@ static int udb_query_all(db1_res_t **res, int *ncols)
 	}
 }
 
-int udb_reload(struct udb_reload_result *res)
+int udb_reload(struct udb_reload_result *res, int force)
 {
 	db1_res_t *dbres = NULL;
 	struct line_env env;
@@ -515,13 +551,26 @@ int udb_reload(struct udb_reload_result *res)
 	}
 	ustore_lock();
 	env = ul_env();
-	udb_sweep(res, &env);
+	udb_sweep(res, &env, force);
+	if(res->held)
+		ustore_note_reload_held(res->would_remove, res->lines);
 	ustore_unlock();
 	rc = 0;
-	LM_INFO("uacreg reload: %u unchanged, %u added, %u changed, %u updated, "
-			"%u removed, %u skipped\n",
-			res->unchanged, res->added, res->changed, res->updated,
-			res->removed, res->skipped);
+	if(res->held) {
+		counter_inc(uacreg_cnt_reloads_held);
+		LM_ERR("uacreg reload held: it would remove %u of %u lines (more "
+			   "than reload_guard %d%%%s): no line removed, every line runs "
+			   "on; %u added, %u changed, %u updated applied. If the rows "
+			   "are really gone: kamcmd uacreg.reload force\n",
+				res->would_remove, res->lines, uacreg_reload_guard,
+				res->would_remove == res->lines ? ", every line" : "",
+				res->added, res->changed, res->updated);
+	} else {
+		LM_INFO("uacreg reload%s: %u unchanged, %u added, %u changed, %u "
+				"updated, %u removed, %u skipped\n",
+				force ? " (forced)" : "", res->unchanged, res->added,
+				res->changed, res->updated, res->removed, res->skipped);
+	}
 done:
 	if(dbres)
 		udb_dbf.free_result(udb_con, dbres);

@@ -20,6 +20,10 @@ struct udb_skipped
 struct udb_reload_result
 {
 	uint32_t unchanged, added, changed, updated, removed, skipped;
+	/* the removal guard: lines loaded before the sweep, lines the table no
+	 * longer has, and 1 when their removal was held (see reload_guard) */
+	uint32_t lines, would_remove;
+	int held;
 	uint32_t nskipped; /* entries filled in skipped[] */
 	struct udb_skipped skipped_rows[UDB_SKIPPED_REPORT];
 };
@@ -31,8 +35,11 @@ void udb_close(void);
 
 /* Reads every row and makes the store match it. Serialised between
  * processes. -1: the database could not be read, nothing changed; -2: it
- * failed midway, the rows read were applied but no line was removed. */
-int udb_reload(struct udb_reload_result *res);
+ * failed midway, the rows read were applied but no line was removed. 0
+ * with res->held: the rows read were applied, but the lines the table lost
+ * were more than reload_guard lets go without force, and none was
+ * removed. */
+int udb_reload(struct udb_reload_result *res, int force);
 
 /* fail_count of a line; 0, or -1 when the database did not answer */
 int udb_write_count(const str *l_uuid, uint32_t count);

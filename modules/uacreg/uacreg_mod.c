@@ -30,6 +30,7 @@ int uacreg_rate = 100;
 int uacreg_start_spread = 10;
 int uacreg_unregister_on_shutdown = 0;
 int uacreg_reload_interval = 0;
+int uacreg_reload_guard = 50;
 int uacreg_shm_reserve = 10;
 unsigned long uacreg_shm_reserve_bytes = 0;
 str uacreg_ceiling_route = str_init("uacreg:ceiling");
@@ -53,6 +54,7 @@ counter_handle_t uacreg_cnt_challenges;
 counter_handle_t uacreg_cnt_auto_switch;
 counter_handle_t uacreg_cnt_ceiling;
 counter_handle_t uacreg_cnt_shm_pauses;
+counter_handle_t uacreg_cnt_reloads_held;
 
 extern str uacreg_auth_realm_avp;
 extern str uacreg_auth_username_avp;
@@ -124,6 +126,10 @@ static int ucnt_register(void)
 					   0, 0, 0,
 					   "times sending paused: shared memory below the reserve",
 					   0)
+					   < 0
+			|| counter_register(&uacreg_cnt_reloads_held, "uacreg",
+					   "reloads_held", 0, 0, 0,
+					   "reloads whose removals reload_guard held", 0)
 					   < 0)
 		return -1;
 	return 0;
@@ -168,7 +174,8 @@ static int uacreg_check_params(void)
 		return -1;
 	}
 	if(uacreg_fail_ceiling < 0 || uacreg_rate < 0 || uacreg_start_spread < 0
-			|| uacreg_reload_interval < 0 || uacreg_retry_jitter < 0
+			|| uacreg_reload_interval < 0 || uacreg_reload_guard < 0
+			|| uacreg_reload_guard > 100 || uacreg_retry_jitter < 0
 			|| uacreg_retry_jitter > 100 || uacreg_shm_reserve < 0
 			|| uacreg_shm_reserve > 90 || uacreg_refresh_margin < 1
 			|| uacreg_refresh_margin > 50) {
@@ -271,6 +278,7 @@ static param_export_t params[] = {
 	{"state_route",        PARAM_STR, &uacreg_state_route},
 	{"event_callback",     PARAM_STR, &uacreg_event_callback},
 	{"reload_interval",    PARAM_INT, &uacreg_reload_interval},
+	{"reload_guard",       PARAM_INT, &uacreg_reload_guard},
 	{"unregister_on_shutdown", PARAM_INT, &uacreg_unregister_on_shutdown},
 	{"auth_realm_avp",     PARAM_STR, &uacreg_auth_realm_avp},
 	{"auth_username_avp",  PARAM_STR, &uacreg_auth_username_avp},

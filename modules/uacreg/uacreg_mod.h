@@ -19,6 +19,8 @@ extern int uacreg_rate;			/* REGISTERs per second */
 extern int uacreg_start_spread; /* seconds, random start delay bound */
 extern int uacreg_unregister_on_shutdown;
 extern int uacreg_reload_interval; /* seconds, 0 = only on demand */
+/* percent of the loaded lines a reload may remove unforced; 0 = no guard */
+extern int uacreg_reload_guard;
 /* percent of shm that sending REGISTERs leaves free (for calls) */
 extern int uacreg_shm_reserve;
 extern unsigned long uacreg_shm_reserve_bytes;
@@ -35,5 +37,6 @@ extern counter_handle_t uacreg_cnt_challenges;
 extern counter_handle_t uacreg_cnt_auto_switch;
 extern counter_handle_t uacreg_cnt_ceiling;
 extern counter_handle_t uacreg_cnt_shm_pauses;
+extern counter_handle_t uacreg_cnt_reloads_held;
 
 #endif

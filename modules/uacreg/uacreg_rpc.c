@@ -3,6 +3,7 @@
  * auth_ha1. Lists are paged, so 100,000 lines never make a reply too big.
  */
 #include <stdio.h>
+#include <strings.h>
 
 #include "../../core/dprint.h"
 #include "../../core/rpc.h"
@@ -291,19 +292,28 @@ static void urpc_remove(rpc_t *rpc, void *ctx)
 	urpc_command(rpc, ctx, USTORE_REMOVE);
 }
 
+/* uacreg.reload [force] */
 static void urpc_reload(rpc_t *rpc, void *ctx)
 {
 	struct udb_reload_result *res;
 	void *th, *arr, *st;
 	uint32_t i;
-	int rc;
+	int rc, force = 0;
+	str arg = STR_NULL;
 
+	if(rpc->scan(ctx, "*S", &arg) == 1) {
+		if(arg.len != 5 || strncasecmp(arg.s, "force", 5) != 0) {
+			rpc->fault(ctx, 400, "the only argument is 'force'");
+			return;
+		}
+		force = 1;
+	}
 	res = pkg_malloc(sizeof(*res));
 	if(res == NULL) {
 		rpc->fault(ctx, 500, "out of memory");
 		return;
 	}
-	rc = udb_reload(res);
+	rc = udb_reload(res, force);
 	if(rc < 0) {
 		pkg_free(res);
 		rpc->fault(ctx, 503,
@@ -311,6 +321,16 @@ static void urpc_reload(rpc_t *rpc, void *ctx)
 						   "runs on"
 						 : "database failed midway: rows read so far applied, "
 						   "no line removed");
+		return;
+	}
+	if(res->held) {
+		rpc->fault(ctx, 409,
+				/* kamcmd and jsonrpcs cut a fault's text at 128 bytes */
+				"reload held: would remove %u of %u lines (reload_guard %d%%); "
+				"none removed, %u added/changed; uacreg.reload force",
+				res->would_remove, res->lines, uacreg_reload_guard,
+				res->added + res->changed + res->updated);
+		pkg_free(res);
 		return;
 	}
 	if(rpc->add(ctx, "{", &th) >= 0) {
@@ -344,7 +364,10 @@ static const char *urpc_reset_doc[] = {
 static const char *urpc_remove_doc[] = {
 		"Unregister and forget a line (SQL untouched): l_uuid", 0};
 static const char *urpc_reload_doc[] = {
-		"Read the table again; only changed rows send.", 0};
+		"Read the table again; only changed rows send. 'force' lets a "
+		"reload remove more lines than reload_guard allows: "
+		"uacreg.reload [force]",
+		0};
 
 rpc_export_t urpc_cmds[] = {{"uacreg.count", urpc_count, urpc_count_doc, 0},
 		{"uacreg.info", urpc_info, urpc_info_doc, 0},

@@ -21,8 +21,12 @@ static struct usnap *uscript_current = NULL;
 static int uscript_in_ceiling = 0;
 static int uscript_rt_ceiling = -1;
 static int uscript_rt_state = -1;
+static int uscript_rt_reload = -1;
 static str uscript_ev_ceiling = str_init("uacreg:ceiling");
 static str uscript_ev_state = str_init("uacreg:state");
+static str uscript_ev_reload = str_init("uacreg:reload");
+/* the held reload event_route[uacreg:reload] runs for, NULL outside it */
+static const struct ureload_event *uscript_reload = NULL;
 
 static void usnap_copy(char *dst, str s)
 {
@@ -69,6 +73,9 @@ int uscript_init(void)
 	uscript_rt_state = route_lookup(&event_rt, uscript_ev_state.s);
 	if(uscript_rt_state >= 0 && event_rt.rlist[uscript_rt_state] == NULL)
 		uscript_rt_state = -1;
+	uscript_rt_reload = route_lookup(&event_rt, uscript_ev_reload.s);
+	if(uscript_rt_reload >= 0 && event_rt.rlist[uscript_rt_reload] == NULL)
+		uscript_rt_reload = -1;
 	if(faked_msg_init() < 0) {
 		LM_ERR("cannot init the faked message for event routes\n");
 		return -1;
@@ -117,6 +124,31 @@ void uscript_run_state(struct usnap *s)
 	uscript_run(uscript_rt_state, &uscript_ev_state, s);
 }
 
+void uscript_run_reload(const struct ureload_event *ev)
+{
+	uscript_reload = ev;
+	uscript_run(uscript_rt_reload, &uscript_ev_reload, NULL);
+	uscript_reload = NULL;
+}
+
+/* $uacreg(reload_*) in event_route[uacreg:reload] */
+static int pv_get_uacreg_reload(
+		sip_msg_t *msg, pv_param_t *param, const str *n, pv_value_t *res)
+{
+	const struct ureload_event *ev = uscript_reload;
+
+	if(n->len == sizeof("reload_removing") - 1
+			&& !strncmp(n->s, "reload_removing", n->len))
+		return pv_get_sintval(msg, param, res, (int)ev->would_remove);
+	if(n->len == sizeof("reload_lines") - 1
+			&& !strncmp(n->s, "reload_lines", n->len))
+		return pv_get_sintval(msg, param, res, (int)ev->lines);
+	if(n->len == sizeof("reload_guard") - 1
+			&& !strncmp(n->s, "reload_guard", n->len))
+		return pv_get_sintval(msg, param, res, ev->guard);
+	return pv_get_null(msg, param, res);
+}
+
 /* $uacreg(name): the current event's line; never a secret */
 static int pv_parse_uacreg(pv_spec_t *sp, str *in)
 {
@@ -135,6 +167,8 @@ static int pv_get_uacreg(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 	const char *v = NULL;
 	int iv = 0, is_int = 0;
 
+	if(uscript_reload)
+		return pv_get_uacreg_reload(msg, param, n, res);
 	if(s == NULL)
 		return pv_get_null(msg, param, res);
 #define UNAME(lit) (n->len == sizeof(lit) - 1 && !strncmp(n->s, lit, n->len))

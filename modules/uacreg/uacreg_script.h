@@ -1,6 +1,6 @@
 /*
  * uacreg - what kamailio.cfg and KEMI scripts see: functions, $uacreg(...),
- * and the event routes uacreg:state and uacreg:ceiling.
+ * and the event routes uacreg:state, uacreg:ceiling and uacreg:reload.
  */
 #ifndef UACREG_SCRIPT_H
 #define UACREG_SCRIPT_H
@@ -32,11 +32,21 @@ struct usnap
 
 void usnap_fill(struct usnap *s, const struct uline *ul);
 
+/* a reload held by reload_guard, for event_route[uacreg:reload] */
+struct ureload_event
+{
+	uint32_t would_remove; /* lines the table no longer has */
+	uint32_t lines;		   /* lines loaded before the reload */
+	int guard;			   /* reload_guard, percent */
+};
+
 int uscript_init(void);
 /* runs event_route[uacreg:ceiling] (or the KEMI callback); returns 1 when
  * the route called uacreg_keep() */
 int uscript_run_ceiling(struct usnap *s);
 void uscript_run_state(struct usnap *s);
+/* runs event_route[uacreg:reload] (or the KEMI callback) */
+void uscript_run_reload(const struct ureload_event *ev);
 
 extern cmd_export_t uscript_cmds[];
 extern pv_export_t uscript_pvs[];

@@ -395,3 +395,10 @@ int ustore_command(const str *l_uuid, enum ustore_cmd cmd)
 	ustore_unlock();
 	return bits;
 }
+
+void ustore_note_reload_held(uint32_t would_remove, uint32_t lines)
+{
+	ustore->reload_held_event = 1;
+	ustore->reload_held_remove = would_remove;
+	ustore->reload_held_lines = lines;
+}

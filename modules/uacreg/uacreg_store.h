@@ -112,6 +112,10 @@ struct ustore
 	struct ul_event events[UL_EVENT_RING];
 	uint32_t ev_head, ev_count;
 	uint32_t ev_dropped;
+	/* the last reload the guard held, for event_route[uacreg:reload]:
+	 * reload_held_event is set until the uacreg process has run it */
+	uint8_t reload_held_event;
+	uint32_t reload_held_remove, reload_held_lines;
 };
 
 extern struct ustore *ustore;
@@ -173,6 +177,10 @@ struct uline *ustore_get(uint32_t id, uint32_t gen);
  * state and class, scheduling, pending work, state events. old_state is the
  * state before the call. Returns bits unchanged. */
 int ustore_apply(struct uline *ul, int old_state, int old_fc, int bits);
+/* Under the lock. A reload was held by the guard: the uacreg process runs
+ * event_route[uacreg:reload] for it (the latest one, when several came
+ * before it could). */
+void ustore_note_reload_held(uint32_t would_remove, uint32_t lines);
 /* Under the lock. Queues work for the uacreg process. */
 void ustore_pend(struct uline *ul, uint8_t what);
 

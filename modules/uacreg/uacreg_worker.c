@@ -182,7 +182,7 @@ static int uworker_ceiling_sql(const struct usnap *snap, uint32_t db_id,
 	res = pkg_malloc(sizeof(*res));
 	if(res == NULL)
 		return -1;
-	rc = udb_reload(res);
+	rc = udb_reload(res, 0);
 	pkg_free(res);
 	return rc;
 }
@@ -350,6 +350,24 @@ static void uworker_run_events(void)
 	pkg_free(snap);
 }
 
+/* event_route[uacreg:reload] for a reload the guard held */
+static void uworker_run_reload_event(void)
+{
+	struct ureload_event ev;
+
+	ustore_lock();
+	if(!ustore->reload_held_event) {
+		ustore_unlock();
+		return;
+	}
+	ustore->reload_held_event = 0;
+	ev.would_remove = ustore->reload_held_remove;
+	ev.lines = ustore->reload_held_lines;
+	ustore_unlock();
+	ev.guard = uacreg_reload_guard;
+	uscript_run_reload(&ev);
+}
+
 static void uworker_load(uint64_t now)
 {
 	struct udb_reload_result *res;
@@ -359,7 +377,8 @@ static void uworker_load(uint64_t now)
 	res = pkg_malloc(sizeof(*res));
 	if(res == NULL)
 		return;
-	if(udb_reload(res) < 0) {
+	/* the periodic reload never forces: a held one waits for an operator */
+	if(udb_reload(res, 0) < 0) {
 		uworker_db_retry_at = now + UWORKER_DB_RETRY_MS;
 	} else {
 		uworker_loaded = 1;
@@ -385,6 +404,7 @@ void uworker_tick(unsigned int ticks, void *param)
 	/* events first: a removed line is freed by its pending work, and its
 	 * "removed" event must still find it */
 	uworker_run_events();
+	uworker_run_reload_event();
 	uworker_drain_pending(now);
 }
 
