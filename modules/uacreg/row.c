@@ -189,6 +189,188 @@ static const char *row_check_socket(const char *s, size_t len)
 	return NULL;
 }
 
+/* RFC 3261 25.1: user = 1*( unreserved / escaped / user-unreserved ) */
+static int row_is_user_char(char c)
+{
+	return row_is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		   || (c != '\0' && strchr("-_.!~*'()&=+$,;?/", c) != NULL);
+}
+
+/* RFC 3261 25.1: paramchar = param-unreserved / unreserved / escaped */
+static int row_is_param_char(char c)
+{
+	return row_is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		   || (c != '\0' && strchr("-_.!~*'()[]/:&+$", c) != NULL);
+}
+
+/* 1 when [s, end) is a user part: allowed characters and %HH escapes */
+static int row_user_ok(const char *s, const char *end)
+{
+	if(s == end)
+		return 0;
+	for(; s < end; s++) {
+		if(*s == '%') {
+			if(end - s < 3 || !row_is_hex(s[1]) || !row_is_hex(s[2]))
+				return 0;
+			s += 2;
+		} else if(!row_is_user_char(*s)) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* what is wrong with a host[:port][;params] (row_hostport()) */
+enum row_hp
+{
+	ROW_HP_OK = 0,
+	ROW_HP_HOST,
+	ROW_HP_PORT,
+	ROW_HP_PARAMS
+};
+
+/* The host of a SIP URI (RFC 3261 25.1 host): a name of labels of letters,
+ * digits and '-' (and '_', which DNS names of real carriers hold), an IPv4
+ * address, or an IPv6 reference in brackets. Returns where it ends, NULL
+ * when it is not a host. */
+static const char *row_host_end(const char *p, const char *end)
+{
+	const char *start = p;
+	int have_colon = 0;
+
+	if(p < end && *p == '[') {
+		for(p++; p < end && *p != ']'; p++) {
+			if(*p == ':')
+				have_colon = 1;
+			else if(!row_is_hex(*p) && *p != '.')
+				return NULL;
+		}
+		return p < end && have_colon ? p + 1 : NULL;
+	}
+	for(; p < end && (row_is_name_char(*p)); p++) {
+		/* no empty label, no label that starts with '-' */
+		if(*p == '.' && (p == start || p[-1] == '.'))
+			return NULL;
+		if(*p == '-' && (p == start || p[-1] == '.'))
+			return NULL;
+	}
+	return p == start ? NULL : p;
+}
+
+/* host[:port] and, when params, [;name[=value]]*. */
+static enum row_hp row_hostport(const char *s, size_t len, int params)
+{
+	const char *p, *end = s + len, *digits;
+	uint32_t port = 0;
+
+	p = row_host_end(s, end);
+	if(p == NULL)
+		return ROW_HP_HOST;
+	if(p < end && *p == ':') {
+		digits = ++p;
+		for(; p < end && row_is_digit(*p) && p - digits < 6; p++)
+			port = port * 10 + (uint32_t)(*p - '0');
+		if(p == digits || p - digits > 5 || port < 1 || port > 65535
+				|| (p < end && row_is_digit(*p)))
+			return ROW_HP_PORT;
+	}
+	if(p == end)
+		return ROW_HP_OK;
+	if(*p != ';')
+		return ROW_HP_HOST;
+	if(!params)
+		return ROW_HP_PARAMS;
+	while(p < end) {
+		/* ;name[=value], name and value non-empty */
+		if(*p != ';' || ++p == end || !row_is_param_char(*p))
+			return ROW_HP_PARAMS;
+		while(p < end && row_is_param_char(*p))
+			p++;
+		if(p < end && *p == '=') {
+			if(++p == end || !row_is_param_char(*p))
+				return ROW_HP_PARAMS;
+			while(p < end && row_is_param_char(*p))
+				p++;
+		}
+	}
+	return ROW_HP_OK;
+}
+
+#define ROW_USER_CHARS \
+	" (RFC 3261 user: letters, digits, -_.!~*'()&=+$,;?/ and %HH escapes)"
+
+/* reasons of the columns that go on the wire, each naming its column */
+static const char *row_check_wire(const struct row *r)
+{
+	const char *s, *end, *at;
+	size_t len;
+
+	s = r->s[ROW_L_UUID].s;
+	if(!row_user_ok(s, s + row_len(r, ROW_L_UUID)))
+		return "l_uuid is not a SIP user part (it is our Contact's "
+			   "user)" ROW_USER_CHARS;
+	s = r->s[ROW_R_USERNAME].s;
+	if(!row_user_ok(s, s + row_len(r, ROW_R_USERNAME)))
+		return "r_username is not a SIP user part" ROW_USER_CHARS;
+	s = r->s[ROW_AUTH_USERNAME].s;
+	len = row_len(r, ROW_AUTH_USERNAME);
+	if(memchr(s, '"', len) || memchr(s, '\\', len))
+		return "auth_username contains a double quote or a backslash";
+
+	switch(row_hostport(r->s[ROW_R_DOMAIN].s, row_len(r, ROW_R_DOMAIN), 0)) {
+		case ROW_HP_OK:
+			break;
+		case ROW_HP_PORT:
+			return "r_domain port is not a number from 1 to 65535";
+		default:
+			return "r_domain is not host[:port] (a name, IPv4 or [IPv6])";
+	}
+
+	len = row_len(r, ROW_CONTACT_ADDR);
+	s = r->s[ROW_CONTACT_ADDR].s;
+	if(len != 0) {
+		if(row_prefix_icase(s, len, "sip:")
+				|| row_prefix_icase(s, len, "sips:"))
+			return "contact_addr is host[:port][;params], without sip:";
+		switch(row_hostport(s, len, 1)) {
+			case ROW_HP_OK:
+				break;
+			case ROW_HP_PORT:
+				return "contact_addr port is not a number from 1 to 65535";
+			case ROW_HP_PARAMS:
+				return "contact_addr parameters are not ;name[=value]";
+			default:
+				return "contact_addr is not host[:port][;params]";
+		}
+	}
+
+	len = row_len(r, ROW_AUTH_PROXY);
+	if(len != 0) {
+		/* the scheme was checked before */
+		s = r->s[ROW_AUTH_PROXY].s;
+		end = s + len;
+		s += row_prefix_icase(s, len, "sips:") ? 5 : 4;
+		at = memchr(s, '@', end - s);
+		if(at) {
+			const char *colon = memchr(s, ':', at - s);
+			if(!row_user_ok(s, colon ? colon : at))
+				return "auth_proxy user part is not a SIP user";
+			s = at + 1;
+		}
+		switch(row_hostport(s, end - s, 1)) {
+			case ROW_HP_OK:
+				break;
+			case ROW_HP_PORT:
+				return "auth_proxy port is not a number from 1 to 65535";
+			case ROW_HP_PARAMS:
+				return "auth_proxy parameters are not ;name[=value]";
+			default:
+				return "auth_proxy is not sip:[user@]host[:port][;params]";
+		}
+	}
+	return NULL;
+}
+
 /* the checks of row_validate(), returning the reason or NULL */
 static const char *row_check(const struct row *r)
 {
@@ -247,6 +429,10 @@ static const char *row_check(const struct row *r)
 		if(why)
 			return why;
 	}
+
+	why = row_check_wire(r);
+	if(why)
+		return why;
 
 	if(r->expires_bad)
 		return "expires is not a number";

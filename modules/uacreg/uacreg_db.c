@@ -3,6 +3,7 @@
  */
 #include <stdlib.h>
 #include <unistd.h>
+#include <time.h>
 
 #include "../../core/dprint.h"
 #include "../../core/ut.h"
@@ -344,23 +345,72 @@ static int udb_same_target(const struct uline *ul, const struct row *r)
 	return 1;
 }
 
+static int udb_leaving(const struct uline *ul);
+
+/* A row that no longer validates, for a line that runs: the admin's typo
+ * (expires=-5, a bad domain) must not take a working line down. The line
+ * runs on exactly as last loaded and says why in uacreg.info; only flags
+ * bit 0 of such a row is heeded (disable), as only a DELETE or flags=1 ever
+ * unregister. 0 when a line was kept, -1 when there is none. */
+static int udb_keep_invalid(const struct row *r, const char *why,
+		struct udb_reload_result *res, const struct line_env *env)
+{
+	struct uline *ul;
+	str uuid;
+	int old_state, old_fc;
+
+	if(r->s[ROW_L_UUID].len == 0 || r->s[ROW_L_UUID].len > ROW_MAX_STR)
+		return -1;
+	uuid.s = (char *)r->s[ROW_L_UUID].s;
+	uuid.len = (int)r->s[ROW_L_UUID].len;
+	ul = ustore_find(&uuid);
+	if(ul == NULL || ul->reload_epoch == ustore->reload_epoch
+			|| udb_leaving(ul))
+		return -1;
+	ul->reload_epoch = ustore->reload_epoch;
+	if(ul->row_invalid_why != why) {
+		if(ul->row_invalid_why == NULL)
+			ul->row_invalid_since = (uint32_t)time(NULL);
+		ul->row_invalid_why = why;
+		LM_WARN("uacreg row l_uuid=[%.*s] is invalid (%s): its line runs on "
+				"as last loaded until the row is fixed, deleted or "
+				"disabled\n",
+				uuid.len, uuid.s, why);
+	}
+	if((r->flags & ROW_FLAG_DISABLED) && r->flags <= UINT32_MAX
+			&& !(ul->row_flags & ROW_FLAG_DISABLED)) {
+		old_state = ul->sm.state;
+		old_fc = ul->sm.fail_class;
+		ul->row_flags |= ROW_FLAG_DISABLED;
+		ustore_apply(ul, old_state, old_fc, line_disable(&ul->sm, env));
+	}
+	res->skipped++;
+	if(res->nskipped < UDB_SKIPPED_REPORT) {
+		struct udb_skipped *sk = &res->skipped_rows[res->nskipped++];
+		size_t n = uuid.len > 64 ? 64 : uuid.len;
+		memcpy(sk->l_uuid, uuid.s, n);
+		sk->l_uuid[n] = '\0';
+		sk->why = why;
+		sk->line_kept = 1;
+	}
+	return 0;
+}
+
 /* one row of a reload, under the lock */
 static void udb_reload_row(const struct row *r, uint32_t db_id,
 		struct udb_reload_result *res, const struct line_env *env)
 {
 	const char *why = NULL;
-	struct socket_info *sock;
+	struct socket_info *sock = NULL;
 	struct uline *ul;
 	str uuid;
 	uint64_t fp;
 
-	if(row_validate(r, &why) < 0) {
-		udb_note_skip(res, r, why);
-		return;
-	}
-	sock = udb_socket(&r->s[ROW_SOCKET], &why);
+	if(row_validate(r, &why) == 0)
+		sock = udb_socket(&r->s[ROW_SOCKET], &why);
 	if(why) {
-		udb_note_skip(res, r, why);
+		if(udb_keep_invalid(r, why, res, env) < 0)
+			udb_note_skip(res, r, why);
 		return;
 	}
 	uuid.s = (char *)r->s[ROW_L_UUID].s;
@@ -386,6 +436,12 @@ static void udb_reload_row(const struct row *r, uint32_t db_id,
 				== 0)
 			res->added++;
 		return;
+	}
+	if(ul->row_invalid_why) {
+		LM_NOTICE(
+				"uacreg row l_uuid=[%.*s] is valid again\n", uuid.len, uuid.s);
+		ul->row_invalid_why = NULL;
+		ul->row_invalid_since = 0;
 	}
 	fp = row_reg_fingerprint(r);
 	if(fp != ul->fingerprint) {

@@ -15,6 +15,7 @@ struct udb_skipped
 {
 	char l_uuid[65];
 	const char *why;
+	int line_kept; /* a loaded line runs on as last loaded */
 };
 
 struct udb_reload_result

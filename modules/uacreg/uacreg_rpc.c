@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <strings.h>
+#include <time.h>
 
 #include "../../core/dprint.h"
 #include "../../core/rpc.h"
@@ -57,6 +58,25 @@ static int urpc_str(rpc_t *rpc, void *st, const char *name, str s)
 	return rpc->struct_add(st, "S", name, &s);
 }
 
+/* "row invalid since <UTC time>: <reason>" for a line whose row became
+ * invalid after it was loaded (it runs on as loaded), "" otherwise */
+static void urpc_row_invalid(rpc_t *rpc, void *st, const struct uline *ul)
+{
+	char buf[256], when[32];
+	time_t t;
+	struct tm tm;
+
+	buf[0] = '\0';
+	if(ul->row_invalid_why) {
+		t = (time_t)ul->row_invalid_since;
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		snprintf(buf, sizeof(buf), "row invalid since %s: %s", when,
+				ul->row_invalid_why);
+	}
+	rpc->struct_add(st, "s", "row_invalid", buf);
+}
+
 /* the fields of one line, under the lock */
 static void urpc_line(rpc_t *rpc, void *st, const struct uline *ul, int full)
 {
@@ -89,6 +109,7 @@ static void urpc_line(rpc_t *rpc, void *st, const struct uline *ul, int full)
 		rpc->struct_add(st, "d", "next_due_in", urpc_in(ul->sm.due, now));
 		urpc_str(rpc, st, "call_id", ul_dyn(ul, UL_CALL_ID));
 		rpc->struct_add(st, "d", "cseq", (int)ul->sm.cseq);
+		urpc_row_invalid(rpc, st, ul);
 	} else {
 		urpc_str(rpc, st, "r_username", ul_str(ul, ROW_R_USERNAME));
 		urpc_str(rpc, st, "r_domain", ul_str(ul, ROW_R_DOMAIN));
@@ -203,6 +224,14 @@ static void urpc_summary(rpc_t *rpc, void *ctx)
 			ustore->shm_paused_since
 					? (int)((ul_now() - ustore->shm_paused_since) & 0x7fffffff)
 					: 0);
+	/* lines whose row became invalid and that run on as loaded */
+	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
+			id = table_next(&ustore->table, id + 1)) {
+		ul = table_get(&ustore->table, id);
+		others += ul->row_invalid_why != NULL;
+	}
+	rpc->struct_add(th, "d", "rows_invalid", others);
+	others = 0;
 	rpc->struct_add(th, "{", "states", &st);
 	for(i = 0; i < LINE_STATE_COUNT; i++)
 		rpc->struct_add(st, "d", line_state_name(i), ustore->state_count[i]);
@@ -341,8 +370,10 @@ static void urpc_reload(rpc_t *rpc, void *ctx)
 		for(i = 0; i < res->nskipped; i++) {
 			if(rpc->array_add(arr, "{", &st) < 0)
 				break;
-			rpc->struct_add(st, "ss", "l_uuid", res->skipped_rows[i].l_uuid,
-					"reason", res->skipped_rows[i].why);
+			rpc->struct_add(st, "sss", "l_uuid", res->skipped_rows[i].l_uuid,
+					"reason", res->skipped_rows[i].why, "line",
+					res->skipped_rows[i].line_kept ? "runs on as last loaded"
+												   : "not loaded");
 		}
 	}
 	pkg_free(res);

@@ -65,6 +65,10 @@ struct uline
 	uint8_t row_ceiling_null;	/* fail_ceiling column is NULL */
 	int8_t row_dialog_mode;		/* reauth_new_dialog column, -1 NULL */
 	struct socket_info *sock;	/* from the socket column, NULL = default */
+	/* the row became invalid after the line was loaded: the line runs on
+	 * as loaded (see udb_keep_invalid); a static reason, wall-clock time */
+	const char *row_invalid_why;
+	uint32_t row_invalid_since;
 	/* One allocation a line: the row's strings, then the dynamic ones
 	 * (UL_DYN_COUNT strings back to back from dyn_off, dyn_cap bytes of
 	 * room). With 100,000 lines the allocator's own overhead per block

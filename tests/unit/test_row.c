@@ -345,6 +345,87 @@ static void test_auth_proxy_scheme(void **state)
 	expect_reason(&r, "auth_proxy has nothing after sips:");
 }
 
+/* The columns that go on the wire follow SIP's grammar (RFC 3261 25.1):
+ * a row that would put a malformed To, Contact or Request-URI on the wire
+ * is skipped with its column and reason. */
+static void test_wire_grammar(void **state)
+{
+	struct row r;
+	size_t i;
+	const struct
+	{
+		enum row_str f;
+		const char *value;
+		const char *reason; /* NULL = valid */
+	} cases[] = {
+			{ROW_R_USERNAME, "u>;tag=x",
+					"r_username is not a SIP user part (RFC 3261 user: "
+					"letters, digits, -_.!~*'()&=+$,;?/ and %HH escapes)"},
+			{ROW_R_USERNAME, "a%2",
+					"r_username is not a SIP user part (RFC 3261 user: "
+					"letters, digits, -_.!~*'()&=+$,;?/ and %HH escapes)"},
+			{ROW_R_USERNAME, "+44(20)7;isub=1%41", NULL},
+			{ROW_R_USERNAME, "a b",
+					"r_username is not a SIP user part (RFC 3261 user: "
+					"letters, digits, -_.!~*'()&=+$,;?/ and %HH escapes)"},
+			{ROW_R_USERNAME, "a@b",
+					"r_username is not a SIP user part (RFC 3261 user: "
+					"letters, digits, -_.!~*'()&=+$,;?/ and %HH escapes)"},
+			{ROW_L_UUID, "line<1>",
+					"l_uuid is not a SIP user part (it is our Contact's "
+					"user) (RFC 3261 user: letters, digits, "
+					"-_.!~*'()&=+$,;?/ and %HH escapes)"},
+			{ROW_AUTH_USERNAME, "a\"b",
+					"auth_username contains a double quote or a backslash"},
+			{ROW_AUTH_USERNAME, "user@domain with space", NULL},
+			{ROW_R_DOMAIN, "bad domain",
+					"r_domain is not host[:port] (a name, IPv4 or [IPv6])"},
+			{ROW_R_DOMAIN, "127.0.0.1:70000",
+					"r_domain port is not a number from 1 to 65535"},
+			{ROW_R_DOMAIN, "127.0.0.1:0",
+					"r_domain port is not a number from 1 to 65535"},
+			{ROW_R_DOMAIN, "127.0.0.1:",
+					"r_domain port is not a number from 1 to 65535"},
+			{ROW_R_DOMAIN, "x>;evil=1",
+					"r_domain is not host[:port] (a name, IPv4 or [IPv6])"},
+			{ROW_R_DOMAIN, "x;evil=1",
+					"r_domain is not host[:port] (a name, IPv4 or [IPv6])"},
+			{ROW_R_DOMAIN, "a..b",
+					"r_domain is not host[:port] (a name, IPv4 or [IPv6])"},
+			{ROW_R_DOMAIN, "-a.b",
+					"r_domain is not host[:port] (a name, IPv4 or [IPv6])"},
+			{ROW_R_DOMAIN, "sip.carrier-1.example.:5060", NULL},
+			{ROW_R_DOMAIN, "[2001:db8::1]:5060", NULL},
+			{ROW_R_DOMAIN, "_sip._udp.example", NULL},
+			{ROW_R_DOMAIN, "127.0.0.1:65535", NULL},
+			{ROW_AUTH_PROXY, "sip:not a host::::",
+					"auth_proxy is not sip:[user@]host[:port][;params]"},
+			{ROW_AUTH_PROXY, "sip:p.example:99999",
+					"auth_proxy port is not a number from 1 to 65535"},
+			{ROW_AUTH_PROXY, "sip:p.example;lr;;",
+					"auth_proxy parameters are not ;name[=value]"},
+			{ROW_AUTH_PROXY, "sip:u>@p.example",
+					"auth_proxy user part is not a SIP user"},
+			{ROW_AUTH_PROXY, "sip:u:pw@p.example:5060;transport=tcp;lr", NULL},
+			{ROW_AUTH_PROXY, "sips:[::1]:5061", NULL},
+			{ROW_CONTACT_ADDR, "x y>;;<",
+					"contact_addr is not host[:port][;params]"},
+			{ROW_CONTACT_ADDR, "sip:127.0.0.1:5060",
+					"contact_addr is host[:port][;params], without sip:"},
+			{ROW_CONTACT_ADDR, "10.0.0.1:5060;transport=tcp", NULL},
+			{ROW_CONTACT_ADDR, "10.0.0.1;x=",
+					"contact_addr parameters are not ;name[=value]"},
+			{ROW_CONTACT_ADDR, "10.0.0.1:123456",
+					"contact_addr port is not a number from 1 to 65535"},
+	};
+
+	for(i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = valid_row();
+		r.s[cases[i].f] = ur_str_c(cases[i].value);
+		expect_reason(&r, cases[i].reason);
+	}
+}
+
 static void test_socket_form(void **state)
 {
 	struct row r = valid_row();
@@ -539,6 +620,7 @@ int main(void)
 			cmocka_unit_test(test_control_characters),
 			cmocka_unit_test(test_l_uuid_whitespace),
 			cmocka_unit_test(test_auth_proxy_scheme),
+			cmocka_unit_test(test_wire_grammar),
 			cmocka_unit_test(test_socket_form),
 			cmocka_unit_test(test_fingerprint_follows_registration_fields),
 			cmocka_unit_test(test_fingerprint_ignores_other_fields),
