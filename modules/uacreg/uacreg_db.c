@@ -634,6 +634,62 @@ done:
 	return rc;
 }
 
+int udb_reload_one(const str *l_uuid)
+{
+	db_key_t cols[UDB_C_COUNT];
+	db_key_t key = &udb_col_names[ROW_L_UUID];
+	db_val_t kval;
+	db1_res_t *dbres = NULL;
+	struct udb_reload_result *res;
+	struct line_env env;
+	struct row r;
+	uint32_t db_id;
+	int i, rc = -1, ncols;
+
+	res = pkg_malloc(sizeof(*res));
+	if(res == NULL)
+		return -1;
+	memset(res, 0, sizeof(*res));
+	for(i = 0; i < UDB_C_COUNT; i++)
+		cols[i] = &udb_col_names[i];
+	memset(&kval, 0, sizeof(kval));
+	VAL_TYPE(&kval) = DB1_STR;
+	VAL_STR(&kval) = *l_uuid;
+	lock_get(udb_reload_lock);
+	ncols = udb_has_ext ? UDB_C_COUNT : UDB_C_STOCK_COUNT;
+	if(udb_use_table() < 0
+			|| udb_dbf.query(udb_con, &key, 0, &kval, cols, 1, ncols, 0, &dbres)
+					   < 0
+			|| dbres == NULL)
+		goto done;
+	if(RES_ROW_N(dbres) == 0) {
+		rc = 0;
+		goto done;
+	}
+	ustore_lock();
+	/* a reload of one row: its own epoch, so the row is not taken for a
+	 * second one of the last reload; no sweep follows */
+	ustore->reload_epoch++;
+	env = ul_env();
+	env.rnd = (uint32_t)kam_rand();
+	db_id = udb_to_row(&RES_ROWS(dbres)[0], ncols, &r);
+	udb_reload_row(&r, db_id, res, &env);
+	ustore_unlock();
+	if(res->unchanged || res->updated
+			|| (res->skipped && res->skipped_rows[0].line_kept))
+		rc = 2;
+	else if(res->added || res->changed)
+		rc = 1;
+	else
+		rc = -2;
+done:
+	if(dbres)
+		udb_dbf.free_result(udb_con, dbres);
+	lock_release(udb_reload_lock);
+	pkg_free(res);
+	return rc;
+}
+
 int udb_write_count(const str *l_uuid, uint32_t count)
 {
 	db_key_t key = &udb_col_names[ROW_L_UUID];

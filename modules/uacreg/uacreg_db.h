@@ -42,6 +42,13 @@ void udb_close(void);
  * removed. */
 int udb_reload(struct udb_reload_result *res, int force);
 
+/* Reads one row again and applies it as a reload would (uacreg.refresh,
+ * as stock uac.reg_refresh does). -1 database error, 0 no such row, -2
+ * the row is invalid and no line runs for it, 1 the row was added or its
+ * registration changed (the new line registers at once), 2 the line is as
+ * the row says (the caller refreshes it). */
+int udb_reload_one(const str *l_uuid);
+
 /* fail_count of a line; 0, or -1 when the database did not answer */
 int udb_write_count(const str *l_uuid, uint32_t count);
 /* Deletes the row as it was loaded. 1 deleted, 0 the row is gone or was

@@ -21,17 +21,136 @@
 #define URPC_LIST_MAX 100
 #define URPC_DOMAINS_MAX 100
 
-/* reads the l_uuid argument; faults and returns -1 when it is bad. A
- * number is taken as its digits: kamcmd sends an l_uuid such as 123 as an
- * integer, and such a line must be reachable too. */
-static int urpc_uuid(rpc_t *rpc, void *ctx, str *uuid)
+/* The fields a line can be named by, as stock uac's uac.reg_info takes
+ * them: "uacreg.info <l_uuid>" or "uacreg.info <attr> <value>". */
+static const enum row_str urpc_attrs[] = {
+		ROW_L_UUID, ROW_L_USERNAME, ROW_R_USERNAME, ROW_AUTH_USERNAME};
+#define URPC_MATCHES_NAMED 5
+
+static int urpc_is_digits(str s)
 {
-	if(rpc->scan(ctx, ".S", uuid) < 1) {
+	int i;
+
+	for(i = 0; i < s.len; i++)
+		if(s.s[i] < '0' || s.s[i] > '9')
+			return 0;
+	return s.len > 0;
+}
+
+/* s without its leading zeros ("0" stays "0") */
+static str urpc_no_zeros(str s)
+{
+	while(s.len > 1 && s.s[0] == '0') {
+		s.s++;
+		s.len--;
+	}
+	return s;
+}
+
+/* Under the lock: the lines whose field f is value. For l_uuid, one
+ * exact match; failing that, a number: kamcmd sends the argument 0123 as
+ * the integer 123, so a line whose l_uuid is 123 with leading zeros is the
+ * one meant (kamcmd's s:0123 sends the string itself). Fills up to
+ * URPC_MATCHES_NAMED ids, returns how many lines matched. */
+static int urpc_match(enum row_str f, str value, uint32_t *ids)
+{
+	struct uline *ul;
+	uint32_t id;
+	str v, want = urpc_no_zeros(value);
+	int n = 0, digits = urpc_is_digits(value);
+
+	if(f == ROW_L_UUID) {
+		ul = ustore_find(&value);
+		if(ul) {
+			ids[0] = ul->id;
+			return 1;
+		}
+		if(!digits)
+			return 0;
+	}
+	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
+			id = table_next(&ustore->table, id + 1)) {
+		ul = table_get(&ustore->table, id);
+		v = ul_str(ul, f);
+		if(f == ROW_L_UUID) {
+			if(!urpc_is_digits(v))
+				continue;
+			v = urpc_no_zeros(v);
+			if(v.len != want.len || memcmp(v.s, want.s, v.len) != 0)
+				continue;
+		} else if(v.len != value.len || memcmp(v.s, value.s, v.len) != 0) {
+			continue;
+		}
+		if(n < URPC_MATCHES_NAMED)
+			ids[n] = id;
+		n++;
+	}
+	return n;
+}
+
+/* Reads "<l_uuid>" or "<attr> <value>" and finds the one line meant; its
+ * l_uuid is copied to buf and set in *uuid. Faults and returns -1 when the
+ * arguments are bad, no line or several lines match. */
+static int urpc_target(rpc_t *rpc, void *ctx, char *buf, str *uuid)
+{
+	str a1 = STR_NULL, a2 = STR_NULL, value;
+	enum row_str f = ROW_L_UUID;
+	uint32_t ids[URPC_MATCHES_NAMED];
+	char names[URPC_MATCHES_NAMED * 66];
+	int n, i, pos = 0;
+	unsigned k;
+	str u;
+
+	if(rpc->scan(ctx, ".S", &a1) < 1 || a1.s == NULL) {
 		rpc->fault(ctx, 400, "l_uuid is missing or not a string");
 		return -1;
 	}
-	if(uuid->len <= 0 || uuid->len > ROW_MAX_STR) {
-		rpc->fault(ctx, 400, "l_uuid must be 1 to 255 characters");
+	value = a1;
+	if(rpc->scan(ctx, "*.S", &a2) == 1 && a2.s != NULL) {
+		for(k = 0; k < sizeof(urpc_attrs) / sizeof(urpc_attrs[0]); k++) {
+			const char *name = row_str_name(urpc_attrs[k]);
+			if(strlen(name) == (size_t)a1.len
+					&& strncmp(name, a1.s, a1.len) == 0)
+				break;
+		}
+		if(k == sizeof(urpc_attrs) / sizeof(urpc_attrs[0])) {
+			rpc->fault(ctx, 400,
+					"attribute must be l_uuid, l_username, r_username or "
+					"auth_username");
+			return -1;
+		}
+		f = urpc_attrs[k];
+		value = a2;
+	}
+	if(value.len <= 0 || value.len > ROW_MAX_STR) {
+		rpc->fault(ctx, 400, "%s must be 1 to 255 characters", row_str_name(f));
+		return -1;
+	}
+	ustore_lock();
+	n = urpc_match(f, value, ids);
+	if(n == 1) {
+		u = ul_str(
+				(struct uline *)table_get(&ustore->table, ids[0]), ROW_L_UUID);
+		memcpy(buf, u.s, u.len);
+		uuid->s = buf;
+		uuid->len = u.len;
+	}
+	for(i = 0; n > 1 && i < n && i < URPC_MATCHES_NAMED; i++) {
+		u = ul_str(
+				(struct uline *)table_get(&ustore->table, ids[i]), ROW_L_UUID);
+		pos += snprintf(names + pos, sizeof(names) - pos, "%s%.*s",
+				i ? ", " : "", u.len > 64 ? 64 : u.len, u.s);
+	}
+	ustore_unlock();
+	if(n == 0) {
+		rpc->fault(ctx, 404, "no line with %s %.*s", row_str_name(f),
+				value.len > 64 ? 64 : value.len, value.s);
+		return -1;
+	}
+	if(n > 1) {
+		rpc->fault(ctx, 409, "%d lines have %s %.*s: %s%s (name one by l_uuid)",
+				n, row_str_name(f), value.len > 32 ? 32 : value.len, value.s,
+				names, n > URPC_MATCHES_NAMED ? ", ..." : "");
 		return -1;
 	}
 	return 0;
@@ -126,9 +245,10 @@ static void urpc_info(rpc_t *rpc, void *ctx)
 {
 	struct uline *ul;
 	void *st;
+	char buf[ROW_MAX_STR];
 	str uuid;
 
-	if(urpc_uuid(rpc, ctx, &uuid) < 0)
+	if(urpc_target(rpc, ctx, buf, &uuid) < 0)
 		return;
 	ustore_lock();
 	ul = ustore_find(&uuid);
@@ -143,25 +263,127 @@ static void urpc_info(rpc_t *rpc, void *ctx)
 }
 
 /* uacreg.list [offset [limit [state]]] */
+/* an integer argument given as a number or its digits; -1 when it is
+ * neither (or does not fit) */
+static int urpc_int(str s, int *out)
+{
+	long long v = 0;
+	int i = 0, neg = 0;
+
+	if(s.len > 0 && s.s[0] == '-')
+		neg = i = 1;
+	if(i == s.len || s.len > 12)
+		return -1;
+	for(; i < s.len; i++) {
+		if(s.s[i] < '0' || s.s[i] > '9')
+			return -1;
+		v = v * 10 + (s.s[i] - '0');
+	}
+	*out = (int)(neg ? -v : v);
+	return v > 0x7fffffffLL ? -1 : 0;
+}
+
+/* what uacreg.list shows: a state, an r_domain, a substring of the user
+ * fields (l_uuid, l_username, r_username, auth_username) */
+struct urpc_filter
+{
+	int state; /* -1 = any */
+	str r_domain;
+	str match;
+};
+
+static int urpc_has(str hay, str needle)
+{
+	int i;
+
+	for(i = 0; i + needle.len <= hay.len; i++)
+		if(memcmp(hay.s + i, needle.s, needle.len) == 0)
+			return 1;
+	return 0;
+}
+
+static int urpc_filter_ok(const struct urpc_filter *f, const struct uline *ul)
+{
+	str d;
+	unsigned k;
+
+	if(f->state >= 0 && ul->sm.state != f->state)
+		return 0;
+	d = ul_str(ul, ROW_R_DOMAIN);
+	if(f->r_domain.s
+			&& (d.len != f->r_domain.len
+					|| strncasecmp(d.s, f->r_domain.s, d.len) != 0))
+		return 0;
+	if(f->match.s == NULL)
+		return 1;
+	for(k = 0; k < sizeof(urpc_attrs) / sizeof(urpc_attrs[0]); k++)
+		if(urpc_has(ul_str(ul, urpc_attrs[k]), f->match))
+			return 1;
+	return 0;
+}
+
+/* one filter argument: "state=registered", "r_domain=sip.example",
+ * "match=4420", or a bare state name as before. 0, or -1 after a fault. */
+static int urpc_filter_arg(
+		rpc_t *rpc, void *ctx, str arg, struct urpc_filter *f)
+{
+	char *eq = memchr(arg.s, '=', arg.len);
+	str key = arg, val = arg;
+
+	if(eq) {
+		key.len = (int)(eq - arg.s);
+		val.s = eq + 1;
+		val.len = arg.len - key.len - 1;
+	}
+	if(eq == NULL || (key.len == 5 && strncmp(key.s, "state", 5) == 0)) {
+		for(f->state = 0; f->state < LINE_STATE_COUNT; f->state++)
+			if(strlen(line_state_name(f->state)) == (size_t)val.len
+					&& !strncmp(line_state_name(f->state), val.s, val.len))
+				return 0;
+		rpc->fault(ctx, 400, "unknown state %.*s", val.len > 64 ? 64 : val.len,
+				val.s);
+		return -1;
+	}
+	if(val.len <= 0 || val.len > ROW_MAX_STR) {
+		rpc->fault(ctx, 400, "a filter value is 1 to 255 characters");
+		return -1;
+	}
+	if(key.len == 8 && strncmp(key.s, "r_domain", 8) == 0) {
+		f->r_domain = val;
+		return 0;
+	}
+	if(key.len == 5 && strncmp(key.s, "match", 5) == 0) {
+		f->match = val;
+		return 0;
+	}
+	rpc->fault(ctx, 400, "a filter is state=, r_domain= or match=");
+	return -1;
+}
+
+/* uacreg.list [offset [limit [filter ...]]] */
 static void urpc_list(rpc_t *rpc, void *ctx)
 {
-	int offset = 0, limit = URPC_LIST_DEFAULT, want = -1, n = 0, skipped = 0;
-	str state = STR_NULL;
+	int offset = 0, limit = URPC_LIST_DEFAULT, n = 0, total = 0, i;
+	struct urpc_filter filter = {-1, STR_NULL, STR_NULL};
+	str arg;
 	uint32_t id;
 	struct uline *ul;
 	void *th, *arr, *st;
 
-	if(rpc->scan(ctx, "*d", &offset) < 1)
-		offset = 0;
-	else if(rpc->scan(ctx, "*d", &limit) < 1)
-		limit = URPC_LIST_DEFAULT;
-	else if(rpc->scan(ctx, "*.S", &state) == 1) {
-		for(want = 0; want < LINE_STATE_COUNT; want++)
-			if(strlen(line_state_name(want)) == (size_t)state.len
-					&& !strncmp(line_state_name(want), state.s, state.len))
-				break;
-		if(want == LINE_STATE_COUNT) {
-			rpc->fault(ctx, 400, "unknown state %.*s", state.len, state.s);
+	/* every argument is read as text and checked here: a word where a
+	 * number belongs ("uacreg.list registered") is an error, not page 0 */
+	for(i = 0; i < 8 && rpc->scan(ctx, "*.S", &arg) == 1; i++) {
+		if(arg.s == NULL)
+			arg.len = 0;
+		if(i < 2) {
+			if(urpc_int(arg, i == 0 ? &offset : &limit) < 0) {
+				rpc->fault(ctx, 400,
+						"offset >= 0 and limit 1 to %d, both numbers "
+						"(uacreg.list [offset [limit [filter ...]]])",
+						URPC_LIST_MAX);
+				return;
+			}
+		} else if(urpc_filter_arg(rpc, ctx, arg, &filter) < 0) {
 			return;
 		}
 	}
@@ -172,16 +394,13 @@ static void urpc_list(rpc_t *rpc, void *ctx)
 	if(rpc->add(ctx, "{", &th) < 0)
 		return;
 	ustore_lock();
-	rpc->struct_add(th, "d", "total",
-			(int)(want < 0 ? ustore->table.count : ustore->state_count[want]));
-	rpc->struct_add(th, "d", "offset", offset);
 	rpc->struct_add(th, "[", "lines", &arr);
-	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID && n < limit;
+	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
 			id = table_next(&ustore->table, id + 1)) {
 		ul = table_get(&ustore->table, id);
-		if(want >= 0 && ul->sm.state != want)
+		if(!urpc_filter_ok(&filter, ul))
 			continue;
-		if(skipped++ < offset)
+		if(total++ < offset || n >= limit)
 			continue;
 		if(rpc->array_add(arr, "{", &st) < 0)
 			break;
@@ -189,6 +408,7 @@ static void urpc_list(rpc_t *rpc, void *ctx)
 		n++;
 	}
 	ustore_unlock();
+	rpc->struct_add(th, "dd", "total", total, "offset", offset);
 }
 
 struct urpc_domain
@@ -287,10 +507,11 @@ static void urpc_summary(rpc_t *rpc, void *ctx)
 
 static void urpc_command(rpc_t *rpc, void *ctx, enum ustore_cmd cmd)
 {
+	char buf[ROW_MAX_STR];
 	str uuid;
 	int rc;
 
-	if(urpc_uuid(rpc, ctx, &uuid) < 0)
+	if(urpc_target(rpc, ctx, buf, &uuid) < 0)
 		return;
 	rc = ustore_command(&uuid, cmd);
 	if(rc < 0) {
@@ -308,9 +529,40 @@ static void urpc_disable(rpc_t *rpc, void *ctx)
 {
 	urpc_command(rpc, ctx, USTORE_DISABLE);
 }
+/* As stock uac.reg_refresh: the row is read again first, so an edited
+ * expires or password is what the REGISTER carries. */
 static void urpc_refresh(rpc_t *rpc, void *ctx)
 {
-	urpc_command(rpc, ctx, USTORE_REFRESH);
+	char buf[ROW_MAX_STR];
+	str uuid;
+	int rc;
+
+	if(urpc_target(rpc, ctx, buf, &uuid) < 0)
+		return;
+	rc = udb_reload_one(&uuid);
+	if(rc == 0) {
+		rpc->fault(ctx, 404,
+				"no row with l_uuid %.*s in the table: the line runs on "
+				"until a reload",
+				uuid.len > 64 ? 64 : uuid.len, uuid.s);
+		return;
+	}
+	if(rc == -2) {
+		rpc->fault(ctx, 400, "the row of %.*s is invalid: see the log",
+				uuid.len > 64 ? 64 : uuid.len, uuid.s);
+		return;
+	}
+	if(rc == 1) {
+		rpc->add(ctx, "s", "ok: the row changed, the line registers anew");
+		return;
+	}
+	if(ustore_command(&uuid, USTORE_REFRESH) < 0) {
+		rpc->fault(ctx, 404, "no line with l_uuid %.*s",
+				uuid.len > 64 ? 64 : uuid.len, uuid.s);
+		return;
+	}
+	rpc->add(ctx, "s",
+			rc < 0 ? "ok: database unavailable, refreshed as loaded" : "ok");
 }
 static void urpc_reset(rpc_t *rpc, void *ctx)
 {
@@ -381,15 +633,22 @@ static void urpc_reload(rpc_t *rpc, void *ctx)
 
 static const char *urpc_count_doc[] = {"Number of lines in memory.", 0};
 static const char *urpc_info_doc[] = {
-		"Every field of a line but its secrets: uacreg.info l_uuid", 0};
+		"Every field of a line but its secrets: uacreg.info l_uuid, or "
+		"uacreg.info attr value (attr: l_uuid, l_username, r_username, "
+		"auth_username)",
+		0};
 static const char *urpc_list_doc[] = {
-		"Lines, paged: uacreg.list [offset [limit [state]]]", 0};
+		"Lines, paged and filtered: uacreg.list [offset [limit [filter "
+		"...]]], filter: a state, state=S, r_domain=D or match=TEXT",
+		0};
 static const char *urpc_summary_doc[] = {
 		"Lines per state, per failure class and per carrier domain.", 0};
 static const char *urpc_enable_doc[] = {"Enable a line: l_uuid", 0};
 static const char *urpc_disable_doc[] = {
 		"Unregister and disable a line: l_uuid", 0};
-static const char *urpc_refresh_doc[] = {"Send a REGISTER now: l_uuid", 0};
+static const char *urpc_refresh_doc[] = {
+		"Read the row again and send a REGISTER now: l_uuid (or attr value)",
+		0};
 static const char *urpc_reset_doc[] = {
 		"Failure count to 0 (memory and SQL): l_uuid", 0};
 static const char *urpc_remove_doc[] = {

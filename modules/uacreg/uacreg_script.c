@@ -131,81 +131,130 @@ void uscript_run_reload(const struct ureload_event *ev)
 	uscript_reload = NULL;
 }
 
-/* $uacreg(reload_*) in event_route[uacreg:reload] */
+/* $uacreg(name): the fields an event route reads; never a secret */
+enum uscript_field
+{
+	UF_L_UUID = 0,
+	UF_L_USERNAME,
+	UF_L_DOMAIN,
+	UF_R_USERNAME,
+	UF_R_DOMAIN,
+	UF_AUTH_USERNAME,
+	UF_AUTH_PROXY,
+	UF_STATE,
+	UF_FAIL_CLASS,
+	UF_LAST_REASON,
+	UF_LAST_CODE,
+	UF_FAIL_COUNT,
+	UF_FAIL_CEILING,
+	UF_NEW_DIALOG,
+	UF_RELOAD_REMOVING, /* event_route[uacreg:reload] only */
+	UF_RELOAD_LINES,
+	UF_RELOAD_GUARD,
+	UF_COUNT
+};
+
+static const char *const uscript_field_names[UF_COUNT] = {"l_uuid",
+		"l_username", "l_domain", "r_username", "r_domain", "auth_username",
+		"auth_proxy", "state", "fail_class", "last_reason", "last_code",
+		"fail_count", "fail_ceiling", "new_dialog", "reload_removing",
+		"reload_lines", "reload_guard"};
+
+/* The name is checked once, when the script is loaded: a typo such as
+ * $uacreg(fail_cnt) stops Kamailio at start-up instead of reading $null in
+ * the middle of a ceiling. */
+static int pv_parse_uacreg(pv_spec_t *sp, str *in)
+{
+	int i;
+
+	if(in == NULL || in->len <= 0)
+		return -1;
+	for(i = 0; i < UF_COUNT; i++) {
+		if(strlen(uscript_field_names[i]) == (size_t)in->len
+				&& strncmp(uscript_field_names[i], in->s, in->len) == 0)
+			break;
+	}
+	if(i == UF_COUNT) {
+		LM_ERR("unknown $uacreg field [%.*s] (see the module README, "
+			   "$uacreg(field))\n",
+				in->len, in->s);
+		return -1;
+	}
+	sp->pvp.pvn.type = PV_NAME_INTSTR;
+	sp->pvp.pvn.u.isname.type = 0; /* an integer name: the field */
+	sp->pvp.pvn.u.isname.name.n = i;
+	return 0;
+}
+
+/* the fields of event_route[uacreg:reload] */
 static int pv_get_uacreg_reload(
-		sip_msg_t *msg, pv_param_t *param, const str *n, pv_value_t *res)
+		sip_msg_t *msg, pv_param_t *param, int f, pv_value_t *res)
 {
 	const struct ureload_event *ev = uscript_reload;
 
-	if(n->len == sizeof("reload_removing") - 1
-			&& !strncmp(n->s, "reload_removing", n->len))
-		return pv_get_sintval(msg, param, res, (int)ev->would_remove);
-	if(n->len == sizeof("reload_lines") - 1
-			&& !strncmp(n->s, "reload_lines", n->len))
-		return pv_get_sintval(msg, param, res, (int)ev->lines);
-	if(n->len == sizeof("reload_guard") - 1
-			&& !strncmp(n->s, "reload_guard", n->len))
-		return pv_get_sintval(msg, param, res, ev->guard);
-	return pv_get_null(msg, param, res);
-}
-
-/* $uacreg(name): the current event's line; never a secret */
-static int pv_parse_uacreg(pv_spec_t *sp, str *in)
-{
-	if(in == NULL || in->len <= 0)
-		return -1;
-	sp->pvp.pvn.type = PV_NAME_INTSTR;
-	sp->pvp.pvn.u.isname.type = AVP_NAME_STR;
-	sp->pvp.pvn.u.isname.name.s = *in;
-	return 0;
+	switch(f) {
+		case UF_RELOAD_REMOVING:
+			return pv_get_sintval(msg, param, res, (int)ev->would_remove);
+		case UF_RELOAD_LINES:
+			return pv_get_sintval(msg, param, res, (int)ev->lines);
+		case UF_RELOAD_GUARD:
+			return pv_get_sintval(msg, param, res, ev->guard);
+		default:
+			return pv_get_null(msg, param, res);
+	}
 }
 
 static int pv_get_uacreg(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 {
 	struct usnap *s = uscript_current;
-	str *n = &param->pvn.u.isname.name.s;
+	int f = param->pvn.u.isname.name.n;
 	const char *v = NULL;
-	int iv = 0, is_int = 0;
 
 	if(uscript_reload)
-		return pv_get_uacreg_reload(msg, param, n, res);
+		return pv_get_uacreg_reload(msg, param, f, res);
 	if(s == NULL)
 		return pv_get_null(msg, param, res);
-#define UNAME(lit) (n->len == sizeof(lit) - 1 && !strncmp(n->s, lit, n->len))
-	if(UNAME("l_uuid"))
-		v = s->l_uuid;
-	else if(UNAME("l_username"))
-		v = s->l_username;
-	else if(UNAME("l_domain"))
-		v = s->l_domain;
-	else if(UNAME("r_username"))
-		v = s->r_username;
-	else if(UNAME("r_domain"))
-		v = s->r_domain;
-	else if(UNAME("auth_username"))
-		v = s->auth_username;
-	else if(UNAME("auth_proxy"))
-		v = s->auth_proxy;
-	else if(UNAME("state"))
-		v = line_state_name(s->state);
-	else if(UNAME("fail_class"))
-		v = line_fail_class_name(s->fail_class);
-	else if(UNAME("last_reason"))
-		v = s->reason;
-	else if(UNAME("last_code"))
-		is_int = 1, iv = s->last_code;
-	else if(UNAME("fail_count"))
-		is_int = 1, iv = (int)s->fail_count;
-	else if(UNAME("fail_ceiling"))
-		is_int = 1, iv = (int)s->fail_ceiling;
-	else if(UNAME("new_dialog"))
-		is_int = 1, iv = s->new_dialog;
-#undef UNAME
-	if(is_int)
-		return pv_get_sintval(msg, param, res, iv);
-	if(v == NULL) {
-		LM_ERR("unknown $uacreg field [%.*s]\n", n->len, n->s);
-		return pv_get_null(msg, param, res);
+	switch(f) {
+		case UF_L_UUID:
+			v = s->l_uuid;
+			break;
+		case UF_L_USERNAME:
+			v = s->l_username;
+			break;
+		case UF_L_DOMAIN:
+			v = s->l_domain;
+			break;
+		case UF_R_USERNAME:
+			v = s->r_username;
+			break;
+		case UF_R_DOMAIN:
+			v = s->r_domain;
+			break;
+		case UF_AUTH_USERNAME:
+			v = s->auth_username;
+			break;
+		case UF_AUTH_PROXY:
+			v = s->auth_proxy;
+			break;
+		case UF_STATE:
+			v = line_state_name(s->state);
+			break;
+		case UF_FAIL_CLASS:
+			v = line_fail_class_name(s->fail_class);
+			break;
+		case UF_LAST_REASON:
+			v = s->reason;
+			break;
+		case UF_LAST_CODE:
+			return pv_get_sintval(msg, param, res, s->last_code);
+		case UF_FAIL_COUNT:
+			return pv_get_sintval(msg, param, res, (int)s->fail_count);
+		case UF_FAIL_CEILING:
+			return pv_get_sintval(msg, param, res, (int)s->fail_ceiling);
+		case UF_NEW_DIALOG:
+			return pv_get_sintval(msg, param, res, s->new_dialog);
+		default: /* a field of another event */
+			return pv_get_null(msg, param, res);
 	}
 	return pv_get_strzval(msg, param, res, (char *)v);
 }

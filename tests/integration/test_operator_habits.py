@@ -1,0 +1,109 @@
+"""What an operator coming from stock uac meets in the first hour: script
+mistakes caught at start-up, kamcmd habits, the database going away."""
+import pytest
+
+from conftest import RpcError, wait_for
+
+
+def test_an_unknown_uacreg_field_stops_kamailio_at_start_up(db, kamailio):
+    k = kamailio(start=False, request_extra='\txlog("L_INFO", "$uacreg(fail_cnt)\\n");')
+    with pytest.raises(AssertionError) as e:
+        k.start()
+    assert "kamailio exited" in str(e.value)
+    assert "unknown $uacreg field [fail_cnt]" in k.log_text()
+
+
+def test_every_documented_uacreg_field_is_accepted(db, kamailio):
+    fields = ["l_uuid", "l_username", "l_domain", "r_username", "r_domain", "auth_username",
+              "auth_proxy", "state", "fail_class", "last_reason", "last_code", "fail_count",
+              "fail_ceiling", "new_dialog", "reload_removing", "reload_lines", "reload_guard"]
+    line = " ".join(f"$uacreg({f})" for f in fields)
+    k = kamailio(request_extra=f'\txlog("L_INFO", "{line}\\n");')
+    assert k.rpc("core.version")
+
+
+@pytest.fixture
+def named(db, kamailio):
+    """Disabled lines (nothing on the wire) named the ways operators name them."""
+    db.add_line("0123", flags=1)
+    db.add_line("a1", r_username="shared", l_username="pbx-a1", flags=1)
+    db.add_line("a2", r_username="shared", flags=1)
+    db.add_line("solo", auth_username="auth-solo", r_domain="carrier-b.test", flags=1)
+    k = kamailio()
+    wait_for(lambda: k.rpc("uacreg.count") == 4, 10, what="four lines")
+    return k
+
+
+def test_an_l_uuid_of_digits_is_found_as_kamcmd_sends_it(named):
+    k = named
+    assert k.rpc("uacreg.info", "0123")["l_uuid"] == "0123"
+    # kamcmd sends 0123 as the integer 123
+    rc, out = k.kamcmd("uacreg.info", "0123")
+    assert "l_uuid: 0123" in out, out
+    assert k.rpc("uacreg.info", 123)["l_uuid"] == "0123"
+    rc, out = k.kamcmd("uacreg.enable", "s:0123")
+    assert "ok" in out, out
+
+
+def test_lines_are_found_by_the_fields_stock_uac_accepts(named):
+    k = named
+    assert k.rpc("uacreg.info", "auth_username", "auth-solo")["l_uuid"] == "solo"
+    assert k.rpc("uacreg.info", "l_username", "pbx-a1")["l_uuid"] == "a1"
+    assert k.rpc("uacreg.info", "l_uuid", "a2")["l_uuid"] == "a2"
+    rc, out = k.kamcmd("uacreg.info", "l_username", "pbx-a1")
+    assert "l_uuid: a1" in out, out
+    with pytest.raises(RpcError) as e:
+        k.rpc("uacreg.info", "r_username", "shared")
+    assert e.value.code == 409
+    assert "2 lines have r_username shared: a1, a2" in e.value.message
+    with pytest.raises(RpcError) as e:
+        k.rpc("uacreg.disable", "r_username", "nobody")
+    assert e.value.code == 404 and "no line with r_username nobody" in e.value.message
+    with pytest.raises(RpcError) as e:
+        k.rpc("uacreg.info", "auth_password", "x")
+    assert e.value.code == 400
+    assert k.rpc("uacreg.enable", "auth_username", "auth-solo") == "ok"
+    wait_for(lambda: k.state("solo") != "disabled", 5, what="solo enabled")
+
+
+def test_list_filters_and_rejects_words_where_numbers_belong(named):
+    k = named
+    for args in [("registered",), ("0", "x"), ("0", "10", "color=red")]:
+        with pytest.raises(RpcError) as e:
+            k.rpc("uacreg.list", *args)
+        assert e.value.code == 400, args
+        rc, out = k.kamcmd("uacreg.list", *args)
+        assert "400" in out, (args, out)
+
+    def uuids(*args):
+        return sorted(l["l_uuid"] for l in k.rpc("uacreg.list", 0, 10, *args)["lines"])
+    assert uuids("match=shar") == ["a1", "a2"]
+    assert uuids("match=a") == ["a1", "a2", "solo"]  # l_uuid, l_username, auth_username
+    assert uuids("r_domain=carrier-b.test") == ["solo"]
+    assert uuids("state=disabled", "match=012") == ["0123"]
+    assert uuids("disabled") == ["0123", "a1", "a2", "solo"]
+    res = k.rpc("uacreg.list", 1, 1, "match=a")
+    assert res["total"] == 3 and len(res["lines"]) == 1
+
+
+def test_refresh_reads_the_row_again_first(db, kamailio, sipp):
+    carrier = sipp("registrar-open.xml")
+    db.add_line("ed", r_domain=carrier.addr, expires=120)
+    k = kamailio()
+    k.wait_state("ed", "registered", 20)
+    db.sql("UPDATE uacreg SET expires=300 WHERE l_uuid='ed'")
+    assert k.rpc("uacreg.refresh", "ed").startswith("ok")
+    wait_for(lambda: any(m.expires == 300 for m in carrier.registers("ed")), 10,
+             what="a REGISTER with the edited expires")
+    wait_for(lambda: k.info("ed")["expires"] == 300 and k.state("ed") == "registered", 10,
+             what="the line registered with 300")
+    # an unchanged row: a plain refresh, one more REGISTER
+    n = len(carrier.requests("ed"))
+    assert k.rpc("uacreg.refresh", "ed") == "ok"
+    wait_for(lambda: len(carrier.requests("ed")) == n + 1, 10, what="one more REGISTER")
+    # the row gone: the refresh says so and the line runs on
+    db.sql("DELETE FROM uacreg WHERE l_uuid='ed'")
+    with pytest.raises(RpcError) as e:
+        k.rpc("uacreg.refresh", "ed")
+    assert e.value.code == 404 and "no row with l_uuid ed" in e.value.message
+    assert k.state("ed") == "registered"
