@@ -429,7 +429,10 @@ static int uscript_set_pv(sip_msg_t *msg, str *name, str *value)
 
 /* Points a request at a line's carrier and sets the credentials uac_auth()
  * reads. mode bit 0: 0 = by l_uuid, 1 = by l_username; bit 1 (value 2):
- * give the HA1 instead of the password. As stock uac_reg_request_to(). */
+ * give the HA1 instead of the password (when the row has one). As stock
+ * uac_reg_request_to(), but it returns 2 when the secret set is an HA1
+ * (uac_auth("1") then) and 1 for a password: a row with one kind of
+ * secret gives that one whatever the mode. */
 static int ki_uacreg_request_to(sip_msg_t *msg, str *user, int mode)
 {
 	char ruri[2 * ROW_MAX_STR + 8], proxy[ROW_MAX_STR + 1];
@@ -438,7 +441,7 @@ static int ki_uacreg_request_to(sip_msg_t *msg, str *user, int mode)
 	str sruri, sproxy, srealm, suser, ssecret;
 	struct uline *ul;
 	str ru, rd;
-	int rc = -1;
+	int rc = -1, use_ha1 = 0;
 
 	ustore_lock();
 	ul = uscript_find((mode & 1) ? ROW_L_USERNAME : ROW_L_UUID, user);
@@ -451,8 +454,13 @@ static int ki_uacreg_request_to(sip_msg_t *msg, str *user, int mode)
 		usnap_copy(proxy, ul_str(ul, ROW_AUTH_PROXY));
 		usnap_copy(realm, ul_str(ul, ROW_REALM));
 		usnap_copy(auser, ul_str(ul, ROW_AUTH_USERNAME));
-		usnap_copy(secret,
-				ul_str(ul, (mode & 2) ? ROW_AUTH_HA1 : ROW_AUTH_PASSWORD));
+		/* the secret the row has: a row with only an HA1 gives its HA1
+		 * whatever mode asked, and says so (2), so uac_auth("1") is
+		 * used; never an empty password */
+		use_ha1 = (mode & 2) ? ul->slen[ROW_AUTH_HA1] != 0
+							 : ul->slen[ROW_AUTH_PASSWORD] == 0;
+		usnap_copy(
+				secret, ul_str(ul, use_ha1 ? ROW_AUTH_HA1 : ROW_AUTH_PASSWORD));
 	}
 	ustore_unlock();
 	if(ul == NULL)
@@ -477,7 +485,7 @@ static int ki_uacreg_request_to(sip_msg_t *msg, str *user, int mode)
 			|| uscript_set_pv(msg, &uacreg_auth_username_avp, &suser) < 0
 			|| uscript_set_pv(msg, &uacreg_auth_password_avp, &ssecret) < 0)
 		goto done;
-	rc = 1;
+	rc = use_ha1 ? 2 : 1;
 done:
 	memset(secret, 0, sizeof(secret));
 	return rc;

@@ -107,3 +107,41 @@ def test_refresh_reads_the_row_again_first(db, kamailio, sipp):
         k.rpc("uacreg.refresh", "ed")
     assert e.value.code == 404 and "no row with l_uuid ed" in e.value.message
     assert k.state("ed") == "registered"
+
+
+REQUEST_TO_ROUTE = r'''
+	if (is_method("MESSAGE")) {
+		if ($hdr(X-Mode) == "2") {
+			uacreg_request_to("$hdr(X-Line)", "2");
+		} else {
+			uacreg_request_to("$hdr(X-Line)", "0");
+		}
+		$var(rc) = $rc;
+		append_to_reply("X-RC: $var(rc)\r\nX-Secret: $avp(ap)\r\n");
+		sl_send_reply("200", "OK");
+		exit;
+	}
+'''
+
+
+def test_request_to_gives_the_secret_the_row_has_and_says_which(db, kamailio):
+    from test_operator import SCRIPT_PARAMS, sip_request
+    ha1 = "0123456789abcdef0123456789abcdef"
+    db.add_line("ha1only", auth_password="", auth_ha1=ha1, flags=1)
+    db.add_line("pwonly", auth_password="pw", flags=1)
+    db.add_line("both", auth_password="pw2", auth_ha1=ha1.upper(), flags=1)
+    k = kamailio(request_extra=REQUEST_TO_ROUTE, extra_params=SCRIPT_PARAMS)
+    wait_for(lambda: k.rpc("uacreg.count") == 3, 10, what="three lines")
+
+    def ask(line, mode):
+        r = sip_request(k, headers={"X-Line": line, "X-Mode": mode})
+        return r.header("x-rc"), r.header("x-secret")
+    # an HA1-only row never hands out an empty password: it gives its HA1
+    # and returns 2, for uac_auth("1")
+    assert ask("ha1only", "0") == ("2", ha1)
+    assert ask("ha1only", "2") == ("2", ha1)
+    assert ask("pwonly", "0") == ("1", "pw")
+    assert ask("pwonly", "2") == ("1", "pw")
+    assert ask("both", "0") == ("1", "pw2")
+    assert ask("both", "2") == ("2", ha1.upper())
+    assert ask("nosuch", "0")[0] == "-1"
