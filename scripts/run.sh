@@ -5,8 +5,9 @@
 # Ctrl-C (or Kamailio exiting) stops everything this script started, by PID.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-run="$root/build/run"
+run=${UACREG_RUN_DIR:-$root/build/run}
 mkdir -p "$run"
+run=$(cd "$run" && pwd)
 db_url=${1:-}
 sip_port=${UACREG_SIP_PORT:-5060}
 db_port=${UACREG_DB_PORT:-23306}
@@ -14,19 +15,37 @@ carrier_port=${UACREG_CARRIER_PORT:-5070}
 pids=()
 local_db=0
 
+# One run at a time in a run folder: a second one would stop the first
+# one's MariaDB at its exit and write over its logs. The lock is held by
+# this shell (fd 9) until it exits, however it exits.
+exec 9>>"$run/run.lock"
+if ! flock -n 9; then
+	echo "make run: already running (pid $(cat "$run/run.pid" 2>/dev/null || echo '?'))" \
+		"in $run; stop it with Ctrl-C there, or run elsewhere with" \
+		"UACREG_RUN_DIR=... and other UACREG_*_PORT values" >&2
+	exit 1
+fi
+echo $$ >"$run/run.pid"
+# each run keeps its own wire log and Kamailio log
+stamp=$(date +%Y%m%d-%H%M%S)
+logs="$run/logs/$stamp"
+mkdir -p "$logs"
+
 cleanup() {
 	trap - EXIT INT TERM
 	for pid in "${pids[@]}"; do
 		kill "$pid" 2>/dev/null || true
 	done
 	[ "$local_db" = 0 ] || bash "$root/scripts/mariadb.sh" stop "$run/mariadb"
-	echo "make run: stopped"
+	rm -f "$run/run.pid" "$run/carrier.pid" "$run/kamailio.pid"
+	echo "make run: stopped (logs kept in $logs)"
 }
 trap cleanup EXIT INT TERM
 
 if [ -z "$db_url" ]; then
 	local_db=1
-	bash "$root/scripts/mariadb.sh" start "$run/mariadb" "$db_port" >/dev/null
+	db_pid=$(bash "$root/scripts/mariadb.sh" start "$run/mariadb" "$db_port" | tail -1)
+	echo "make run: MariaDB pid $db_pid (pidfile $run/mariadb/mysqld.pid)"
 	sql() { mariadb --no-defaults -S "$run/mariadb/mysqld.sock" -uroot uacreg "$@"; }
 	if ! sql -N -e "SHOW TABLES LIKE 'uacreg'" | grep -q uacreg; then
 		sql <"$root/sql/uacreg-create.sql"
@@ -48,12 +67,18 @@ SQL
 	# the demo carrier: challenges, then accepts the password "secret"
 	setsid sipp -sf "$root/tests/sipp/registrar.xml" -i 127.0.0.1 -p "$carrier_port" \
 		-t u1 -nostdin -deadcall_wait 1000 -trace_msg \
-		-message_file "$run/carrier-messages.log" \
-		</dev/null >"$run/carrier.out" 2>&1 &
+		-message_file "$logs/carrier-messages.log" \
+		</dev/null >"$logs/carrier.out" 2>&1 &
 	pids+=($!)
+	echo $! >"$run/carrier.pid"
 	sleep 0.3
 	kill -0 "${pids[-1]}" 2>/dev/null ||
-		{ echo "make run: the demo carrier did not start:" >&2; cat "$run/carrier.out" >&2; exit 1; }
+		{ echo "make run: the demo carrier did not start:" >&2; cat "$logs/carrier.out" >&2; exit 1; }
+	echo "make run: demo carrier (sipp) pid ${pids[-1]} (pidfile $run/carrier.pid)"
+	# what the banner may promise: only what the table holds now
+	wrong_ceiling=$(sql -N -e "SELECT COALESCE(fail_ceiling, 10) FROM uacreg WHERE
+		l_uuid='demo-wrong-password' AND flags & 1 = 0" 2>/dev/null || true)
+	good_line=$(sql -N -e "SELECT l_uuid FROM uacreg WHERE l_uuid='demo-good'" 2>/dev/null || true)
 fi
 
 export UACREG_LISTEN="udp:127.0.0.1:$sip_port"
@@ -73,12 +98,19 @@ echo "  counters:  $ctl cnt.grp_get_all uacreg"
 if [ "$local_db" = 1 ]; then
 	echo "  SQL:       mariadb -S $run/mariadb/mysqld.sock -uroot uacreg"
 	echo "             (edit rows, then: $ctl uacreg.reload)"
-	echo "  carrier:   sipp on 127.0.0.1:$carrier_port, wire log $run/carrier-messages.log"
-	echo "  demo-wrong-password reaches its failure ceiling (3) in about two"
-	echo "  minutes; then: SELECT * FROM uacreg_archive;"
+	echo "  carrier:   sipp on 127.0.0.1:$carrier_port, wire log $logs/carrier-messages.log"
+	[ -z "${good_line:-}" ] ||
+		echo "  demo-good registers with the demo carrier's password \"secret\"."
+	if [ -n "${wrong_ceiling:-}" ] && [ "$wrong_ceiling" -gt 0 ]; then
+		echo "  demo-wrong-password reaches its failure ceiling ($wrong_ceiling) within"
+		echo "  minutes; then: SELECT * FROM uacreg_archive;"
+	fi
 fi
+echo "  logs:      $logs"
 echo "----------------------------------------------------------------------"
-kamailio -f "$root/kamailio.cfg" -DD -E -w "$run" &
+kamailio -f "$root/kamailio.cfg" -DD -E -w "$run" > >(tee "$logs/kamailio.log") 2>&1 &
 kpid=$!
 pids+=("$kpid")
+echo $kpid >"$run/kamailio.pid"
+echo "make run: Kamailio pid $kpid (pidfile $run/kamailio.pid)"
 wait "$kpid" || true
