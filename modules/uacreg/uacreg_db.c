@@ -14,6 +14,8 @@
 #include "uacreg_db.h"
 
 #define UDB_FETCH_ROWS 1000
+/* the uacreg process retries the first load this often (uacreg_worker.c) */
+#define UDB_LOAD_RETRY_MS 1000
 
 /* columns in the order of struct row's strings, then the integers */
 static str udb_col_names[] = {
@@ -565,6 +567,48 @@ static int udb_query_all(db1_res_t **res, int *ncols)
 	}
 }
 
+/* The first load waits for the database, retried every second by the
+ * uacreg process: one ERROR when it starts failing, one NOTICE when it
+ * answers, nothing in between. Later reloads fail one at a time (an
+ * operator's RPC, reload_interval), and each says so. */
+static void udb_note_unreadable(void)
+{
+	int loaded, first;
+
+	ustore_lock();
+	loaded = ustore->table_loaded;
+	first = ustore->unreadable_since == 0;
+	if(first)
+		ustore->unreadable_since = ul_now();
+	ustore_unlock();
+	if(loaded)
+		LM_ERR("cannot read table %.*s: nothing changed, every line keeps "
+			   "running as it was\n",
+				uacreg_db_table.len, uacreg_db_table.s);
+	else if(first)
+		LM_ERR("cannot read table %.*s: 0 lines loaded; retrying every %d "
+			   "ms until the database answers\n",
+				uacreg_db_table.len, uacreg_db_table.s, UDB_LOAD_RETRY_MS);
+}
+
+static void udb_note_readable(void)
+{
+	uint64_t since;
+	int loaded;
+
+	ustore_lock();
+	since = ustore->unreadable_since;
+	loaded = ustore->table_loaded;
+	ustore->unreadable_since = 0;
+	ustore->table_loaded = 1;
+	ustore_unlock();
+	if(since)
+		LM_NOTICE("table %.*s readable again after %llu ms%s\n",
+				uacreg_db_table.len, uacreg_db_table.s,
+				(unsigned long long)(ul_now() - since),
+				loaded ? "" : ": loading the lines");
+}
+
 int udb_reload(struct udb_reload_result *res, int force)
 {
 	db1_res_t *dbres = NULL;
@@ -576,10 +620,10 @@ int udb_reload(struct udb_reload_result *res, int force)
 	memset(res, 0, sizeof(*res));
 	lock_get(udb_reload_lock);
 	if(udb_use_table() < 0 || udb_query_all(&dbres, &ncols) < 0) {
-		LM_ERR("cannot read table %.*s: every line keeps running as it was\n",
-				uacreg_db_table.len, uacreg_db_table.s);
+		udb_note_unreadable();
 		goto done;
 	}
+	udb_note_readable();
 	ustore_lock();
 	ustore->reload_epoch++;
 	ustore_unlock();

@@ -119,6 +119,10 @@ struct ustore
 	/* the last reload the guard held, for event_route[uacreg:reload]:
 	 * reload_held_event is set until the uacreg process has run it */
 	uint8_t reload_held_event;
+	/* the table was read once; since when it cannot be read (ms, 0 =
+	 * readable): for udb's log lines, the same in every process */
+	uint8_t table_loaded;
+	uint64_t unreadable_since;
 	uint32_t reload_held_remove, reload_held_lines;
 };
 

@@ -145,3 +145,38 @@ def test_request_to_gives_the_secret_the_row_has_and_says_which(db, kamailio):
     assert ask("both", "0") == ("1", "pw2")
     assert ask("both", "2") == ("2", ha1.upper())
     assert ask("nosuch", "0")[0] == "-1"
+
+
+def test_start_up_with_the_database_down_says_what_is_true_once(procs, tmp_path, kamailio, db,
+                                                              sipp):
+    import socket
+    import time
+    from conftest import MariaDB, SCHEMA, free_port
+    own = MariaDB(tmp_path / "own-mariadb", free_port(socket.SOCK_STREAM))
+    own.start()
+    try:
+        own.sql("CREATE DATABASE own")
+        own.sql(SCHEMA.read_text(), "own")
+        carrier = sipp("registrar-open.xml")
+        own.sql(f"INSERT INTO uacreg (l_uuid,l_username,l_domain,r_username,r_domain,"
+                f"auth_username,auth_password,expires) VALUES "
+                f"('a','a','d','a','{carrier.addr}','a','secret',60)", "own")
+        own.stop()
+        good_url = db.url
+        db.url = f"mysql://uacreg:uacreg@127.0.0.1:{own.port}/own"
+        k = kamailio(start=False)
+        # the test cfg's sqlops stays on the running MariaDB: only uacreg's
+        # database is down
+        k.cfg.write_text(k.cfg.read_text().replace(f"ca=>{db.url}", f"ca=>{good_url}"))
+        k.start()
+        time.sleep(3.5)  # on purpose: the first load fails about three times
+        log = k.log_text()
+        assert log.count("cannot read table uacreg: 0 lines loaded; retrying every "
+                         "1000 ms until the database answers") == 1, log[-2000:]
+        assert "every line keeps running" not in log
+        assert k.rpc("uacreg.count") == 0
+        own.start()
+        k.wait_state("a", "registered", 20)
+        assert "table uacreg readable again after" in k.log_text()
+    finally:
+        own.stop()
