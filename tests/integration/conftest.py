@@ -47,6 +47,22 @@ def free_port(kind=socket.SOCK_DGRAM, host="127.0.0.1"):
     raise RuntimeError("no free port")
 
 
+def wait_stable(fn, quiet=1.0, timeout=15.0, step=0.1, what="value"):
+    """Polls fn() until its value has not changed for quiet seconds (sipp
+    still writing its trace, a count still moving) and returns it: for a
+    count whose exact value is not known in advance."""
+    end = time.time() + timeout
+    last, since = fn(), time.time()
+    while time.time() < end:
+        time.sleep(step)
+        v = fn()
+        if v != last:
+            last, since = v, time.time()
+        elif time.time() - since >= quiet:
+            return v
+    raise AssertionError(f"{what} still changing after {timeout}s (last: {last!r})")
+
+
 def wait_for(pred, timeout=10.0, step=0.1, what="condition"):
     """Polls pred() until it is truthy; returns its value or fails."""
     end = time.time() + timeout
