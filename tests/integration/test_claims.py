@@ -329,11 +329,14 @@ def test_event_queue_overflow_drops_with_a_warning(db, kamailio, registrar):
     assert ring == 4096, "README 6.1 says the events are queued up to 4096"
     lines = [f"ev{i}" for i in range(8)]
     reg = registrar(users={u: "secret" for u in lines + ["slowpoke"]})
-    for u in lines + ["slowpoke"]:
+    for u in lines:
         db.add_line(u, r_domain=reg.addr, flags=1)
+    # slowpoke waits an hour to register: its disable is an event without
+    # a request (a request could end in a timeout: an event more in the ring)
+    db.add_line("slowpoke", r_domain=reg.addr, reg_delay=3600)
     k = kamailio(cfg_text=held_state_route_cfg())
     wait_for(lambda: k.rpc("uacreg.count") == len(lines) + 1, 10, what="lines loaded")
-    k.rpc("uacreg.enable", "slowpoke")
+    k.rpc("uacreg.disable", "slowpoke")
     wait_for(lambda: "uacreg-hold: begin" in k.log_text(), 10, what="the route to hold")
     # The uacreg process is inside the route: every event now waits in the
     # ring. Each enable/disable of a line with nothing at the carrier is two
@@ -349,13 +352,15 @@ def test_event_queue_overflow_drops_with_a_warning(db, kamailio, registrar):
     finally:
         pipe.close()
     assert "uacreg-hold: end" not in k.log_text(), "the hold ended early: counts are off"
-    assert reg.requests("ev0") == []
+    assert reg.requests() == []
     k.rpc("pv.shvSet", "hold", "int", 0)
     warns = wait_for(lambda: re.findall(r"(\d+) state events dropped", k.log_text()), 20,
                      what="the dropped-events warning")
     # everything beyond the ring was dropped, nothing more
-    wait_for(lambda: sum(map(int, re.findall(r"(\d+) state events dropped", k.log_text())))
-             == made - ring, 10, what="the drop count to add up")
+    def dropped():
+        return sum(map(int, re.findall(r"(\d+) state events dropped", k.log_text())))
+    wait_for(lambda: dropped() >= made - ring, 30, what=f"{made - ring} events dropped")
+    assert dropped() == made - ring, (dropped(), made, ring)
     # the ring's events all ran
     wait_for(lambda: db.value("SELECT COUNT(*) FROM test_events WHERE kind='state' "
                               "AND l_uuid LIKE 'ev%'") == str(ring), 60,
@@ -364,6 +369,6 @@ def test_event_queue_overflow_drops_with_a_warning(db, kamailio, registrar):
     # nothing crashed, and the lines register
     for u in lines:
         k.rpc("uacreg.enable", u)
-    wait_for(lambda: all(line_registered(k, u) for u in lines + ["slowpoke"]), 30,
+    wait_for(lambda: all(line_registered(k, u) for u in lines), 30,
              what="every line registered")
     assert k.proc.poll() is None
