@@ -300,7 +300,7 @@ def test_replies_for_unknown_call_ids_are_dropped(hostile):
             time.sleep(0.05)
     finally:
         s.close()
-    time.sleep(1)
+    time.sleep(1)  # intentional: the stray replies must change nothing
     assert alive(k)
     assert {n: k.info(n)["fail_count"] for n in GOOD_LINES} == states
     assert_healthy(h, oks_before)
@@ -380,7 +380,9 @@ def test_a_row_deleted_and_put_back_before_its_line_is_gone_is_not_lost(db, kama
            f"auth_password, expires, flags) VALUES {values}")
     res = k.rpc("uacreg.reload")
     assert res["removed"] == 0 and res["skipped"] == 0, res
-    time.sleep(2.5)  # the held unregister answered, the uacreg process ticked
+    # intentional: the held unregister answered, the uacreg process ticked;
+    # the count must not drop when the old lines are freed
+    time.sleep(2.5)
     assert k.rpc("uacreg.count") == 2, k.rpc("uacreg.summary")
     assert k.state("back-off") == "disabled"
     k.wait_state("back-on", "registered", 20)
@@ -749,7 +751,7 @@ def test_killed_during_ceiling_flows_deletes_each_bad_row_once(db, kamailio, sip
     mark = len(k.log_text())
     k.start()
     wait_for(lambda: not left(), 60, what=f"every bad row deleted (seed {seed})")
-    time.sleep(1)
+    time.sleep(1)  # intentional: a second run of a ceiling route would show now
     runs.append(k.log_text()[mark:])
 
     for n in bad:
