@@ -420,8 +420,8 @@ static int refuses_answer(const struct line_sm *sm, const struct line_reply *r)
 		   && ur_str_eq(r->kept_realm, r->ch.realm);
 }
 
-static int keep_challenge(
-		struct line_sm *sm, const struct line_reply *r, const struct line_env *env)
+static int keep_challenge(struct line_sm *sm, const struct line_reply *r,
+		const struct line_env *env)
 {
 	int k = line_ch_kind(r->code);
 
@@ -586,7 +586,8 @@ static int on_423(struct line_sm *sm, const struct line_reply *r,
 
 /* Where a disable or remove goes once nothing is in flight: unregister
  * while a binding may be valid, else straight to its end state. */
-static int stop_now(struct line_sm *sm, uint8_t after, const struct line_env *env)
+static int stop_now(
+		struct line_sm *sm, uint8_t after, const struct line_env *env)
 {
 	int ret;
 
@@ -705,8 +706,8 @@ int line_enable(struct line_sm *sm, const struct line_env *env)
  * new request for the binding before the previous one has its final
  * response): an unREGISTER that overtook it would be undone by it. Only
  * the shutdown (wait = 0) abandons it (attempt++: its reply is ignored). */
-static int line_stop(struct line_sm *sm, uint8_t after, int wait,
-		const struct line_env *env)
+static int line_stop(
+		struct line_sm *sm, uint8_t after, int wait, const struct line_env *env)
 {
 	switch(sm->state) {
 		case LINE_REMOVED:

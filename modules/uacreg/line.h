@@ -126,16 +126,16 @@ struct line_config
 /* The state of one line; all the machine reads and writes. */
 struct line_sm
 {
-	uint8_t state;			  /* enum line_state */
-	uint8_t disabled_by_row;  /* flags bit 0 of the row */
-	int8_t dialog_mode;		  /* row value: -1 default, 0, 1, 2 */
-	uint8_t auto_new_dialog;  /* mode 2 saw a 400 and switched */
+	uint8_t state;			 /* enum line_state */
+	uint8_t disabled_by_row; /* flags bit 0 of the row */
+	int8_t dialog_mode;		 /* row value: -1 default, 0, 1, 2 */
+	uint8_t auto_new_dialog; /* mode 2 saw a 400 and switched */
 	/* enum line_auth_sent of the request in flight, per challenge kind */
 	uint8_t auth_sent[LINE_CH_KINDS];
-	uint8_t sent_new_dialog; /* the request in flight opened a new dialog */
-	uint8_t have_nonce;		 /* LINE_CH_BIT per kept challenge */
-	uint8_t ch_rounds;		 /* challenges answered in this attempt */
-	uint8_t stopping; /* disable/remove waits for the request in flight:
+	uint8_t sent_new_dialog;  /* the request in flight opened a new dialog */
+	uint8_t have_nonce;		  /* LINE_CH_BIT per kept challenge */
+	uint8_t ch_rounds;		  /* challenges answered in this attempt */
+	uint8_t stopping;		  /* disable/remove waits for the request in flight:
 					   * LINE_DISABLED or LINE_REMOVED, 0 = none */
 	uint8_t fail_class;		  /* enum line_fail_class of the last failure */
 	uint8_t after_unregister; /* LINE_DISABLED or LINE_REMOVED */
@@ -150,10 +150,10 @@ struct line_sm
 	uint32_t retries;		  /* consecutive failures of any class (backoff) */
 	uint32_t cseq;			  /* CSeq of the request in flight / last sent */
 	uint32_t nc[LINE_CH_KINDS]; /* nonce count of each kept nonce */
-	uint32_t attempt;		  /* id of the request in flight */
-	uint64_t due;			  /* when line_on_due() should run; 0 = never */
-	uint64_t last_sent;		  /* when the last REGISTER left */
-	uint64_t expires_at;	  /* registration valid until; 0 = not registered */
+	uint32_t attempt;			/* id of the request in flight */
+	uint64_t due;				/* when line_on_due() should run; 0 = never */
+	uint64_t last_sent;			/* when the last REGISTER left */
+	uint64_t expires_at; /* registration valid until; 0 = not registered */
 };
 
 /* Environment of one call: the clock, a random value, the settings. */

@@ -13,6 +13,8 @@
 #include "../../core/mod_fix.h"
 #include "../../core/kemi.h"
 #include "../../core/globals.h"
+#include "../../core/timer_ticks.h"
+#include "../../core/cfg/cfg_ctx.h"
 #include "uacreg_mod.h"
 #include "uacreg_store.h"
 #include "uacreg_db.h"
@@ -44,6 +46,9 @@ static str uacreg_fail_classes = str_init("bad_auth,forbidden,not_found");
 static int uacreg_reauth_new_dialog = 0;
 static int uacreg_reuse_nonce = 1;
 static int uacreg_refresh_margin = 10;
+static int uacreg_min_expires_max = 86400;
+/* reads tm's fr_timer (see uacreg_inflight_init) */
+static cfg_ctx_t *uacreg_cfg_ctx = NULL;
 
 struct line_config uacreg_cfg;
 struct tm_binds uacreg_tmb;
@@ -152,6 +157,11 @@ static int uacreg_parse_classes(str *list, uint32_t *bits)
 					name.s);
 			return -1;
 		}
+		if(c == LINE_FC_LOCAL) {
+			LM_ERR("fail_classes: [local] is a failure of this server "
+				   "(memory, tm), never of the row: it cannot count\n");
+			return -1;
+		}
 		*bits |= LINE_FC_BIT(c);
 	}
 	return 0;
@@ -175,6 +185,10 @@ static int uacreg_check_params(void)
 		LM_ERR("a numeric parameter is out of range (see the README)\n");
 		return -1;
 	}
+	if(uacreg_min_expires_max < 1) {
+		LM_ERR("min_expires_max must be at least 1 (seconds)\n");
+		return -1;
+	}
 	if(uacreg_default_contact.len <= 0) {
 		LM_ERR("default_contact is not set (used for rows without "
 			   "contact_addr)\n");
@@ -192,6 +206,9 @@ static int uacreg_check_params(void)
 	uacreg_cfg.reauth_new_dialog = uacreg_reauth_new_dialog;
 	uacreg_cfg.reuse_nonce = uacreg_reuse_nonce != 0;
 	uacreg_cfg.max_423 = 3;
+	uacreg_cfg.min_expires_max = (uint32_t)uacreg_min_expires_max;
+	/* RFC 3261 Timer F (64*T1) until tm's own fr_timer is known */
+	uacreg_cfg.inflight_max_ms = 32000;
 	return uacreg_parse_classes(
 			&uacreg_fail_classes, &uacreg_cfg.count_classes);
 }
@@ -225,12 +242,35 @@ static int mod_init(void)
 	}
 	if(uscript_init() < 0)
 		return -1;
+	if(cfg_register_ctx(&uacreg_cfg_ctx, NULL) < 0)
+		LM_WARN("no cfg context: a replaced line waits 32 s for its "
+				"predecessor's REGISTER instead of tm's fr_timer\n");
 	register_basic_timers(1);
 	return 0;
 }
 
+/* How long a REGISTER can stay without a final reply: tm's fr_timer (its
+ * local 408), plus a second for the reply callback. A line that replaces
+ * one with a request in flight waits this long (line_follow). */
+static void uacreg_inflight_init(void)
+{
+	static str grp = str_init("tm"), var = str_init("fr_timer");
+	unsigned int type;
+	void *val;
+
+	if(uacreg_cfg_ctx == NULL
+			|| cfg_get_by_name(uacreg_cfg_ctx, &grp, NULL, &var, &val, &type)
+					   != 0
+			|| (int)(long)val <= 0)
+		return;
+	/* tm keeps it in timer ticks */
+	uacreg_cfg.inflight_max_ms =
+			(uint32_t)TICKS_TO_MS((ticks_t)(long)val) + 1000;
+}
+
 static int child_init(int rank)
 {
+	uacreg_inflight_init();
 	if(rank == PROC_MAIN) {
 		if(fork_basic_utimer(PROC_TIMER, "uacreg worker", 1, uworker_tick, NULL,
 				   UWORKER_TICK_MS * 1000)
@@ -263,6 +303,7 @@ static param_export_t params[] = {
 	{"retry_max",          PARAM_INT, &uacreg_retry_max},
 	{"retry_jitter",       PARAM_INT, &uacreg_retry_jitter},
 	{"refresh_margin",     PARAM_INT, &uacreg_refresh_margin},
+	{"min_expires_max",    PARAM_INT, &uacreg_min_expires_max},
 	{"reuse_nonce",        PARAM_INT, &uacreg_reuse_nonce},
 	{"reauth_new_dialog",  PARAM_INT, &uacreg_reauth_new_dialog},
 	{"fail_ceiling",       PARAM_INT, &uacreg_fail_ceiling},

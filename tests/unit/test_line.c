@@ -1814,8 +1814,7 @@ static void test_new_realm_same_kind_not_counted_and_bounded(void **state)
 	t.cfg.count_classes = 0xffffffffu; /* even when all classes count */
 	t_due(&t);
 	for(i = 0; i < LINE_CH_ROUNDS_MAX; i++) {
-		assert_int_equal(
-				t_ch(&t, 401, realms[i], 0), LINE_R_KEEP_CHALLENGE);
+		assert_int_equal(t_ch(&t, 401, realms[i], 0), LINE_R_KEEP_CHALLENGE);
 		t_due(&t);
 	}
 	ret = t_ch(&t, 401, realms[i], 0);
@@ -1958,8 +1957,8 @@ static void test_local_class_never_counts(void **state)
 	t.cfg.count_classes = 0xffffffffu;
 	t.sm.fail_ceiling = 1;
 	t_due(&t);
-	assert_false(line_on_send_error(&t.sm, t.sent.attempt, &t.env)
-				 & LINE_R_COUNT);
+	assert_false(
+			line_on_send_error(&t.sm, t.sent.attempt, &t.env) & LINE_R_COUNT);
 	assert_int_equal(t.sm.fail_class, LINE_FC_LOCAL);
 	assert_int_equal(t.sm.state, LINE_RETRY_WAIT);
 	assert_string_equal(line_fail_class_name(LINE_FC_LOCAL), "local");
@@ -2056,8 +2055,8 @@ static void test_disable_during_refresh_unregisters_after_reply(void **state)
 	t_register(&t);
 	t_due(&t);
 	line_remove(&t.sm, &t.env);
-	assert_int_equal(line_on_send_error(&t.sm, t.sent.attempt, &t.env),
-			LINE_R_STATE);
+	assert_int_equal(
+			line_on_send_error(&t.sm, t.sent.attempt, &t.env), LINE_R_STATE);
 	assert_int_equal(t.sm.state, LINE_UNREGISTERING);
 }
 
