@@ -355,6 +355,7 @@ static void udb_follow(
 
 	if(nl == NULL)
 		return;
+	uacreg_inflight_update();
 	st = nl->sm.state;
 	fc = nl->sm.fail_class;
 	ustore_apply(nl, st, fc, line_follow(&nl->sm, old, env));

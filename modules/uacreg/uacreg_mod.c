@@ -14,7 +14,7 @@
 #include "../../core/kemi.h"
 #include "../../core/globals.h"
 #include "../../core/timer_ticks.h"
-#include "../../core/cfg/cfg_ctx.h"
+#include "../../core/cfg/cfg_struct.h"
 #include "uacreg_mod.h"
 #include "uacreg_store.h"
 #include "uacreg_db.h"
@@ -47,8 +47,6 @@ static int uacreg_reauth_new_dialog = 0;
 static int uacreg_reuse_nonce = 1;
 static int uacreg_refresh_margin = 10;
 static int uacreg_min_expires_max = 86400;
-/* reads tm's fr_timer (see uacreg_inflight_init) */
-static cfg_ctx_t *uacreg_cfg_ctx = NULL;
 
 struct line_config uacreg_cfg;
 struct tm_binds uacreg_tmb;
@@ -242,35 +240,35 @@ static int mod_init(void)
 	}
 	if(uscript_init() < 0)
 		return -1;
-	if(cfg_register_ctx(&uacreg_cfg_ctx, NULL) < 0)
-		LM_WARN("no cfg context: a replaced line waits 32 s for its "
-				"predecessor's REGISTER instead of tm's fr_timer\n");
 	register_basic_timers(1);
 	return 0;
 }
 
 /* How long a REGISTER can stay without a final reply: tm's fr_timer (its
  * local 408), plus a second for the reply callback. A line that replaces
- * one with a request in flight waits this long (line_follow). */
-static void uacreg_inflight_init(void)
+ * one with a request in flight waits this long (line_follow). Read when
+ * needed: tm's value can change at run time (cfg_rpc), and not every
+ * process runs child_init. */
+void uacreg_inflight_update(void)
 {
 	static str grp = str_init("tm"), var = str_init("fr_timer");
-	unsigned int type;
-	void *val;
+	cfg_group_t *group;
+	cfg_mapping_t *map;
+	int ticks;
 
-	if(uacreg_cfg_ctx == NULL
-			|| cfg_get_by_name(uacreg_cfg_ctx, &grp, NULL, &var, &val, &type)
-					   != 0
-			|| (int)(long)val <= 0)
+	/* cfg_get_by_name() refuses variables with a fixup, as tm's timers
+	 * are: read this process's copy of tm's config as tm itself does */
+	if(cfg_lookup_var(&grp, &var, &group, &map) != 0 || group->handle == NULL
+			|| *(group->handle) == NULL || CFG_VAR_TYPE(map) != CFG_VAR_INT)
 		return;
+	ticks = *(int *)((char *)*(group->handle) + map->offset);
 	/* tm keeps it in timer ticks */
-	uacreg_cfg.inflight_max_ms =
-			(uint32_t)TICKS_TO_MS((ticks_t)(long)val) + 1000;
+	if(ticks > 0)
+		uacreg_cfg.inflight_max_ms = (uint32_t)TICKS_TO_MS(ticks) + 1000;
 }
 
 static int child_init(int rank)
 {
-	uacreg_inflight_init();
 	if(rank == PROC_MAIN) {
 		if(fork_basic_utimer(PROC_TIMER, "uacreg worker", 1, uworker_tick, NULL,
 				   UWORKER_TICK_MS * 1000)

@@ -36,4 +36,7 @@ extern counter_handle_t uacreg_cnt_auto_switch;
 extern counter_handle_t uacreg_cnt_ceiling;
 extern counter_handle_t uacreg_cnt_shm_pauses;
 
+/* sets uacreg_cfg.inflight_max_ms from tm's fr_timer */
+void uacreg_inflight_update(void);
+
 #endif
