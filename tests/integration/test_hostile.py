@@ -140,7 +140,7 @@ HOSTILE = {
                                "the carrier calls every answer stale (stale=true)"), {}),
     # a good registrar, but its realm is not the one the row pins
     "h-wrong-realm": (GOOD, Expect("retry_wait", "bad_challenge", 401,
-                                   "the challenge is for realm [sipp.test], not the row's "
+                                   "the registrar challenge is for realm [sipp.test], not the row's "
                                    "[carrier.example]"), {"realm": "carrier.example"}),
     # Expires: 0 header, Contact without a parameter: granted 0
     "h-expires-hdr-0": ("hostile-200-expires-header-0.xml",
