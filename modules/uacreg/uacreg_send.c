@@ -371,8 +371,8 @@ failed:
 		if(ul) {
 			str uuid = ul_str(ul, ROW_L_UUID);
 			if(built)
-				LM_ERR("line [%.*s]: tm refused to send the REGISTER: retry, "
-					   "not counted\n",
+				LM_ERR("line [%.*s]: tm could not send the REGISTER (local): "
+					   "retry, not counted\n",
 						uuid.len, uuid.s);
 			else
 				LM_ERR("line [%.*s]: cannot build the credentials: retry, "
