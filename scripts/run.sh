@@ -3,8 +3,25 @@
 # lines, and Kamailio in the foreground with the repository's kamailio.cfg.
 # With an operator's DB_URL: only Kamailio, on that database.
 # Ctrl-C (or Kamailio exiting) stops everything this script started, by PID.
+# UACREG_KAMAILIO=6.0 (make KAMAILIO=6.0 run): the Kamailio 6.0 built into
+# build/kamailio-6.0/ instead of Debian 12's installed 5.6.3.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+case "${UACREG_KAMAILIO:-5.6}" in
+5.6)
+	kamailio_bin=kamailio
+	kamcmd_bin=kamcmd
+	moddir=/usr/lib/x86_64-linux-gnu/kamailio/modules
+	module="$root/modules/uacreg/uacreg.so"
+	;;
+6.0)
+	kamailio_bin="$root/build/kamailio-6.0/sbin/kamailio"
+	kamcmd_bin="$root/build/kamailio-6.0/sbin/kamcmd"
+	moddir="$root/build/kamailio-6.0/lib/kamailio/modules"
+	module="$moddir/uacreg.so"
+	;;
+*) echo "make run: UACREG_KAMAILIO must be 5.6 or 6.0" >&2; exit 2 ;;
+esac
 run="$root/build/run"
 mkdir -p "$run"
 db_url=${1:-}
@@ -61,9 +78,9 @@ export UACREG_CONTACT="127.0.0.1:$sip_port"
 export UACREG_DB_URL="$db_url"
 export UACREG_SQLCON="cb=>$db_url"
 export UACREG_CTL="unix:$run/kamailio_ctl"
-export UACREG_MODULE="$root/modules/uacreg/uacreg.so"
+export UACREG_MODULE="$module"
 
-ctl="kamcmd -s unix:$run/kamailio_ctl"
+ctl="$kamcmd_bin -s unix:$run/kamailio_ctl"
 echo "----------------------------------------------------------------------"
 echo "uacreg is starting (Ctrl-C stops everything)."
 echo "  lines:     $ctl uacreg.list"
@@ -78,7 +95,8 @@ if [ "$local_db" = 1 ]; then
 	echo "  minutes; then: SELECT * FROM uacreg_archive;"
 fi
 echo "----------------------------------------------------------------------"
-kamailio -f "$root/kamailio.cfg" -DD -E -w "$run" &
+# -L: the modules of that Kamailio, whatever mpath kamailio.cfg sets
+"$kamailio_bin" -f "$root/kamailio.cfg" -L "$moddir" -DD -E -w "$run" &
 kpid=$!
 pids+=("$kpid")
 wait "$kpid" || true
