@@ -23,7 +23,12 @@ log="$dst/build.log"
 make -C "$dst" quiet=silent CC_EXTRA_OPTS="$extra -Wall -Wextra" >"$log" 2>&1 ||
 	{ cat "$log" >&2; exit 1; }
 ver=$(basename "$tree" | sed 's/^kamailio-//')
-ours=$(grep -E '^[a-z_0-9]+\.[ch]:[0-9]+:[0-9]+: warning:' "$log" || true)
+# ours: a warning located in a file of modules/uacreg (libsrdb1, built on
+# 5.6 beside the module, has files in a bare name too)
+ours=$(grep -E '^[a-z_0-9]+\.[ch]:[0-9]+:[0-9]+: warning:' "$log" |
+	while IFS=: read -r f rest; do
+		[ -e "$root/modules/uacreg/$f" ] && echo "$f:$rest"
+	done || true)
 theirs=$(grep -cE '^\.\./\.\./.*: warning:' "$log" || true)
 rm -rf "$dst"
 if [ -n "$ours" ]; then
