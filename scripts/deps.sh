@@ -2,6 +2,8 @@
 # Installs, with Debian's apt, everything uacreg needs to build, run and test.
 # Idempotent: packages already present are skipped, and apt is only called when
 # something is missing. Enables deb-src so `apt-get source kamailio` works.
+# With UACREG_KAMAILIO=6.0 (make KAMAILIO=6.0 ...) also what building
+# Kamailio 6.0 needs.
 set -euo pipefail
 
 PKGS=(
@@ -11,6 +13,11 @@ PKGS=(
 	libcmocka-dev python3-pytest clang libclang-rt-14-dev clang-format
 	procps iproute2 netcat-openbsd
 )
+# Kamailio 6.0, built from Debian 13's source (scripts/kamailio-6.0.sh): the
+# libraries of the modules it builds (db_mysql, app_lua, http_client, jansson)
+if [ "${UACREG_KAMAILIO:-5.6}" = 6.0 ]; then
+	PKGS+=(libmariadb-dev-compat liblua5.1-0-dev libcurl4-openssl-dev libjansson-dev xz-utils)
+fi
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -3,8 +3,25 @@
 # lines, and Kamailio in the foreground with the repository's kamailio.cfg.
 # With an operator's DB_URL: only Kamailio, on that database.
 # Ctrl-C (or Kamailio exiting) stops everything this script started, by PID.
+# UACREG_KAMAILIO=6.0 (make KAMAILIO=6.0 run): the Kamailio 6.0 built into
+# build/kamailio-6.0/ instead of Debian 12's installed 5.6.3.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+case "${UACREG_KAMAILIO:-5.6}" in
+5.6)
+	kamailio_bin=kamailio
+	kamcmd_bin=kamcmd
+	moddir=/usr/lib/x86_64-linux-gnu/kamailio/modules
+	module="$root/modules/uacreg/uacreg.so"
+	;;
+6.0)
+	kamailio_bin="$root/build/kamailio-6.0/sbin/kamailio"
+	kamcmd_bin="$root/build/kamailio-6.0/sbin/kamcmd"
+	moddir="$root/build/kamailio-6.0/lib/kamailio/modules"
+	module="$moddir/uacreg.so"
+	;;
+*) echo "make run: UACREG_KAMAILIO must be 5.6 or 6.0" >&2; exit 2 ;;
+esac
 run=${UACREG_RUN_DIR:-$root/build/run}
 mkdir -p "$run"
 run=$(cd "$run" && pwd)
@@ -86,11 +103,12 @@ export UACREG_CONTACT="127.0.0.1:$sip_port"
 export UACREG_DB_URL="$db_url"
 export UACREG_SQLCON="cb=>$db_url"
 export UACREG_CTL="unix:$run/kamailio_ctl"
-export UACREG_MODULE="$root/modules/uacreg/uacreg.so"
+export UACREG_MODULE="$module"
 
-ctl="kamcmd -s unix:$run/kamailio_ctl"
+ctl="$kamcmd_bin -s unix:$run/kamailio_ctl"
 echo "----------------------------------------------------------------------"
 echo "uacreg is starting (Ctrl-C stops everything)."
+echo "  kamailio:  $("$kamailio_bin" -v | sed -n '1s/^version: //p')"
 echo "  lines:     $ctl uacreg.list"
 echo "  one line:  $ctl uacreg.info demo-good"
 echo "  summary:   $ctl uacreg.summary"
@@ -108,7 +126,8 @@ if [ "$local_db" = 1 ]; then
 fi
 echo "  logs:      $logs"
 echo "----------------------------------------------------------------------"
-kamailio -f "$root/kamailio.cfg" -DD -E -w "$run" > >(tee "$logs/kamailio.log") 2>&1 &
+# -L: the modules of that Kamailio, whatever mpath kamailio.cfg sets
+"$kamailio_bin" -f "$root/kamailio.cfg" -L "$moddir" -DD -E -w "$run" > >(tee "$logs/kamailio.log") 2>&1 &
 kpid=$!
 pids+=("$kpid")
 echo $kpid >"$run/kamailio.pid"

@@ -1,15 +1,42 @@
 -- uacreg: migrate a stock Kamailio `uacreg` table (version 5) in place.
 --
 -- Idempotent: a second run changes nothing. No row is touched: the new
--- columns are nullable or default to 0, and stock uac 5.6.3 ignores them,
--- so loading stock uac again is the rollback.
+-- columns are nullable or default to 0, and stock uac (5.6 and 6.0) ignores
+-- them, so loading stock uac again is the rollback.
+--
+-- Runs unchanged on MariaDB and on MySQL 8: no `ADD COLUMN IF NOT EXISTS`
+-- (MariaDB only) and no integer display widths (deprecated since MySQL
+-- 8.0.17). Each column is added by a prepared ALTER TABLE only when
+-- information_schema does not list it yet, else a prepared `DO 0`: no
+-- stored procedure, so no DELIMITER, no CREATE ROUTINE privilege, and
+-- nothing is left behind in the schema.
 
-ALTER TABLE `uacreg` ADD COLUMN IF NOT EXISTS `reauth_new_dialog` TINYINT DEFAULT NULL;
-ALTER TABLE `uacreg` ADD COLUMN IF NOT EXISTS `fail_ceiling` INT DEFAULT NULL;
-ALTER TABLE `uacreg` ADD COLUMN IF NOT EXISTS `fail_count` INT DEFAULT 0 NOT NULL;
+SET @uacreg_ddl = (SELECT IF(COUNT(*) = 0,
+    'ALTER TABLE `uacreg` ADD COLUMN `reauth_new_dialog` TINYINT DEFAULT NULL', 'DO 0')
+    FROM information_schema.COLUMNS
+    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'uacreg' AND COLUMN_NAME = 'reauth_new_dialog');
+PREPARE uacreg_stmt FROM @uacreg_ddl;
+EXECUTE uacreg_stmt;
+DEALLOCATE PREPARE uacreg_stmt;
+
+SET @uacreg_ddl = (SELECT IF(COUNT(*) = 0,
+    'ALTER TABLE `uacreg` ADD COLUMN `fail_ceiling` INT DEFAULT NULL', 'DO 0')
+    FROM information_schema.COLUMNS
+    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'uacreg' AND COLUMN_NAME = 'fail_ceiling');
+PREPARE uacreg_stmt FROM @uacreg_ddl;
+EXECUTE uacreg_stmt;
+DEALLOCATE PREPARE uacreg_stmt;
+
+SET @uacreg_ddl = (SELECT IF(COUNT(*) = 0,
+    'ALTER TABLE `uacreg` ADD COLUMN `fail_count` INT DEFAULT 0 NOT NULL', 'DO 0')
+    FROM information_schema.COLUMNS
+    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'uacreg' AND COLUMN_NAME = 'fail_count');
+PREPARE uacreg_stmt FROM @uacreg_ddl;
+EXECUTE uacreg_stmt;
+DEALLOCATE PREPARE uacreg_stmt;
 
 CREATE TABLE IF NOT EXISTS `uacreg_archive` (
-    `id` INT(10) UNSIGNED AUTO_INCREMENT PRIMARY KEY NOT NULL,
+    `id` INT UNSIGNED AUTO_INCREMENT PRIMARY KEY NOT NULL,
     `l_uuid` VARCHAR(64) NOT NULL,
     `l_username` VARCHAR(64) DEFAULT '' NOT NULL,
     `l_domain` VARCHAR(64) DEFAULT '' NOT NULL,

@@ -1,4 +1,5 @@
--- uacreg: the schema of a new install (MySQL/MariaDB).
+-- uacreg: the schema of a new install (MariaDB and MySQL 8: no integer
+-- display widths, deprecated since MySQL 8.0.17).
 --
 -- The `uacreg` table is Kamailio's stock one (uac-create.sql, table version
 -- 5) plus the columns uacreg adds; stock uac 5.6.3 still loads it, so an
@@ -6,14 +7,14 @@
 -- migrate-from-uac.sql instead of this file.
 
 CREATE TABLE IF NOT EXISTS `version` (
-    `id` INT(10) UNSIGNED AUTO_INCREMENT PRIMARY KEY NOT NULL,
+    `id` INT UNSIGNED AUTO_INCREMENT PRIMARY KEY NOT NULL,
     `table_name` VARCHAR(32) NOT NULL,
     `table_version` INT UNSIGNED DEFAULT 0 NOT NULL,
     CONSTRAINT table_name_idx UNIQUE (`table_name`)
 );
 
 CREATE TABLE IF NOT EXISTS `uacreg` (
-    `id` INT(10) UNSIGNED AUTO_INCREMENT PRIMARY KEY NOT NULL,
+    `id` INT UNSIGNED AUTO_INCREMENT PRIMARY KEY NOT NULL,
     `l_uuid` VARCHAR(64) DEFAULT '' NOT NULL,
     `l_username` VARCHAR(64) DEFAULT '' NOT NULL,
     `l_domain` VARCHAR(64) DEFAULT '' NOT NULL,
@@ -44,7 +45,7 @@ INSERT IGNORE INTO `version` (table_name, table_version) VALUES ('uacreg', '5');
 -- Lines the failure ceiling removed, written by the shipped kamailio.cfg.
 -- Never holds a password or HA1.
 CREATE TABLE IF NOT EXISTS `uacreg_archive` (
-    `id` INT(10) UNSIGNED AUTO_INCREMENT PRIMARY KEY NOT NULL,
+    `id` INT UNSIGNED AUTO_INCREMENT PRIMARY KEY NOT NULL,
     `l_uuid` VARCHAR(64) NOT NULL,
     `l_username` VARCHAR(64) DEFAULT '' NOT NULL,
     `l_domain` VARCHAR(64) DEFAULT '' NOT NULL,

@@ -71,6 +71,7 @@ static void mod_destroy(void);
 static counter_val_t ucnt_state(counter_handle_t h, void *state)
 {
 	counter_val_t v;
+	(void)h;
 	ustore_lock();
 	v = ustore->state_count[(long)state];
 	ustore_unlock();
@@ -79,6 +80,8 @@ static counter_val_t ucnt_state(counter_handle_t h, void *state)
 static counter_val_t ucnt_lines(counter_handle_t h, void *unused)
 {
 	counter_val_t v;
+	(void)h;
+	(void)unused;
 	ustore_lock();
 	v = ustore->table.count;
 	ustore_unlock();
@@ -87,6 +90,8 @@ static counter_val_t ucnt_lines(counter_handle_t h, void *unused)
 static counter_val_t ucnt_failing(counter_handle_t h, void *unused)
 {
 	counter_val_t v;
+	(void)h;
+	(void)unused;
 	ustore_lock();
 	v = ustore->state_count[LINE_RETRY_WAIT]
 		+ ustore->state_count[LINE_CEILING];
@@ -341,5 +346,9 @@ struct module_exports exports = {
 
 int mod_register(char *path, int *dlflags, void *p1, void *p2)
 {
+	(void)path;
+	(void)dlflags;
+	(void)p1;
+	(void)p2;
 	return uscript_kemi_register();
 }

@@ -269,6 +269,7 @@ pv_export_t uscript_pvs[] = {
 static int ki_uacreg_command(sip_msg_t *msg, str *l_uuid, enum ustore_cmd cmd)
 {
 	int rc = ustore_command(l_uuid, cmd);
+	(void)msg;
 	if(rc == -1)
 		LM_NOTICE("no line with l_uuid [%.*s]\n", l_uuid->len, l_uuid->s);
 	return rc < 0 ? rc : 1;
@@ -293,6 +294,7 @@ static int ki_uacreg_status(sip_msg_t *msg, str *l_uuid)
 {
 	struct uline *ul;
 	int rc;
+	(void)msg;
 
 	ustore_lock();
 	ul = ustore_find(l_uuid);
@@ -311,6 +313,7 @@ static int ki_uacreg_status(sip_msg_t *msg, str *l_uuid)
 
 static int ki_uacreg_keep(sip_msg_t *msg)
 {
+	(void)msg;
 	if(uscript_current == NULL || !uscript_in_ceiling) {
 		LM_ERR("uacreg_keep() works only in event_route[uacreg:ceiling]\n");
 		return -1;
@@ -502,22 +505,28 @@ static int w_uacreg_uuid(
 }
 static int w_uacreg_enable(sip_msg_t *msg, char *p1, char *p2)
 {
+	(void)p2;
 	return w_uacreg_uuid(msg, p1, ki_uacreg_enable);
 }
 static int w_uacreg_disable(sip_msg_t *msg, char *p1, char *p2)
 {
+	(void)p2;
 	return w_uacreg_uuid(msg, p1, ki_uacreg_disable);
 }
 static int w_uacreg_refresh(sip_msg_t *msg, char *p1, char *p2)
 {
+	(void)p2;
 	return w_uacreg_uuid(msg, p1, ki_uacreg_refresh);
 }
 static int w_uacreg_status(sip_msg_t *msg, char *p1, char *p2)
 {
+	(void)p2;
 	return w_uacreg_uuid(msg, p1, ki_uacreg_status);
 }
 static int w_uacreg_keep(sip_msg_t *msg, char *p1, char *p2)
 {
+	(void)p1;
+	(void)p2;
 	return ki_uacreg_keep(msg);
 }
 static int w_uacreg_lookup(sip_msg_t *msg, char *p1, char *p2, char *p3)
@@ -565,8 +574,10 @@ cmd_export_t uscript_cmds[] = {
 		{"uacreg_status", (cmd_function)w_uacreg_status, 1, fixup_spve_null,
 				fixup_free_spve_null, ANY_ROUTE},
 		{"uacreg_keep", (cmd_function)w_uacreg_keep, 0, 0, 0, EVENT_ROUTE},
-		{"uacreg_lookup", (cmd_function)w_uacreg_lookup, 3, fixup_uacreg_lookup,
-				fixup_free_uacreg_lookup, ANY_ROUTE},
+		/* three parameters: Kamailio calls it with three, whatever the
+		 * type says; through void (*)(void), which -Wextra accepts */
+		{"uacreg_lookup", (cmd_function)(void (*)(void))w_uacreg_lookup, 3,
+				fixup_uacreg_lookup, fixup_free_uacreg_lookup, ANY_ROUTE},
 		{"uacreg_request_to", (cmd_function)w_uacreg_request_to, 1,
 				fixup_spve_null, fixup_free_spve_null, ANY_ROUTE},
 		{"uacreg_request_to", (cmd_function)w_uacreg_request_to, 2,

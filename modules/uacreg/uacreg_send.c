@@ -629,6 +629,8 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 	struct line_reply r;
 	struct line_env env;
 	struct uline *ul;
+	(void)t;
+	(void)type;
 	uint32_t id, gen16, attempt16;
 	int bits, old_state, old_fc, listed, ha1_len = 0, k, kept = 0;
 	char uuid_buf[ROW_MAX_STR];

@@ -391,6 +391,8 @@ static void uworker_load(uint64_t now)
 void uworker_tick(unsigned int ticks, void *param)
 {
 	uint64_t now = ul_now();
+	(void)ticks;
+	(void)param;
 
 	if(!uworker_loaded) {
 		/* the first load happens here, in the process that owns SQL work */

@@ -1,5 +1,9 @@
-"""Integration harness: a private MariaDB, the installed Kamailio loading our
-module, and sipp peers, all on loopback with free ports.
+"""Integration harness: a private MariaDB, Kamailio loading our module, and
+sipp peers, all on loopback with free ports.
+
+The Kamailio is the one `make` names in UACREG_KAMAILIO: 5.6 (the default)
+is Debian 12's installed 5.6.3; 6.0 is Debian 13's, built into
+build/kamailio-6.0/ by `make KAMAILIO=6.0 module`.
 
 Every process a test starts is registered with `procs` and stopped by its PID
 when the test ends, pass or fail.
@@ -19,11 +23,25 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULE = ROOT / "modules" / "uacreg" / "uacreg.so"
+KAMAILIO_VERSION = os.environ.get("UACREG_KAMAILIO") or "5.6"
+if KAMAILIO_VERSION == "5.6":
+    KAMAILIO_BIN = "kamailio"
+    KAMCMD = "kamcmd"
+    MODDIR = "/usr/lib/x86_64-linux-gnu/kamailio/modules"
+    MODULE = ROOT / "modules" / "uacreg" / "uacreg.so"
+elif KAMAILIO_VERSION == "6.0":
+    _PREFIX = ROOT / "build" / "kamailio-6.0"
+    KAMAILIO_BIN = str(_PREFIX / "sbin" / "kamailio")
+    KAMCMD = str(_PREFIX / "sbin" / "kamcmd")
+    MODDIR = str(_PREFIX / "lib" / "kamailio" / "modules")
+    MODULE = Path(MODDIR) / "uacreg.so"
+else:
+    raise RuntimeError(f"UACREG_KAMAILIO={KAMAILIO_VERSION}: supported are 5.6 and 6.0")
+if not MODULE.exists():
+    raise RuntimeError(f"{MODULE} is missing: make KAMAILIO={KAMAILIO_VERSION} module")
 SCHEMA = ROOT / "sql" / "uacreg-create.sql"
 SIPP_DIR = ROOT / "tests" / "sipp"
 CFG_TEMPLATE = Path(__file__).with_name("kamailio-test.cfg")
-MODDIR = "/usr/lib/x86_64-linux-gnu/kamailio/modules"
 # one folder per pytest session: two sessions never share a MariaDB
 RUN_DIR = ROOT / "build" / "test-run" / f"session-{os.getpid()}"
 
@@ -231,7 +249,8 @@ class Kamailio:
                 p.unlink()
         logf = open(self.log, "a")
         self.proc = self.procs.start(
-            ["kamailio", "-f", str(self.cfg), "-DD", "-E", "-w", str(self.dir),
+            # -L: the modules of KAMAILIO_VERSION, whatever mpath a cfg sets
+            [KAMAILIO_BIN, "-f", str(self.cfg), "-L", MODDIR, "-DD", "-E", "-w", str(self.dir),
              "-m", str(self.shm_mb), "-M", "16"],
             stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env=None if self.env is None else {**os.environ, **self.env})
@@ -273,7 +292,7 @@ class Kamailio:
         return reply.get("result")
 
     def kamcmd(self, *args):
-        out = subprocess.run(["kamcmd", "-s", f"unix:{self.ctl}", *args],
+        out = subprocess.run([KAMCMD, "-s", f"unix:{self.ctl}", *args],
                              capture_output=True, text=True, timeout=30)
         return out.returncode, out.stdout + out.stderr
 
