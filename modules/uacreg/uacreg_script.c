@@ -57,6 +57,9 @@ void usnap_fill(struct usnap *s, const struct uline *ul)
 	s->fail_ceiling = line_ceiling(&ul->sm, &uacreg_cfg);
 	s->new_dialog = line_uses_new_dialog(&ul->sm, &uacreg_cfg);
 	s->keep = 0;
+	s->defer = 0;
+	snprintf(s->row_id, sizeof(s->row_id), "%llu",
+			(unsigned long long)ul->db_id);
 }
 
 int uscript_init(void)
@@ -113,6 +116,8 @@ static void uscript_run(int rt, str *evname, struct usnap *s)
 
 int uscript_run_ceiling(struct usnap *s)
 {
+	s->keep = 0;
+	s->defer = 0;
 	uscript_in_ceiling = 1;
 	uscript_run(uscript_rt_ceiling, &uscript_ev_ceiling, s);
 	uscript_in_ceiling = 0;
@@ -148,6 +153,7 @@ enum uscript_field
 	UF_FAIL_COUNT,
 	UF_FAIL_CEILING,
 	UF_NEW_DIALOG,
+	UF_ROW_ID,
 	UF_RELOAD_REMOVING, /* event_route[uacreg:reload] only */
 	UF_RELOAD_LINES,
 	UF_RELOAD_GUARD,
@@ -157,7 +163,7 @@ enum uscript_field
 static const char *const uscript_field_names[UF_COUNT] = {"l_uuid",
 		"l_username", "l_domain", "r_username", "r_domain", "auth_username",
 		"auth_proxy", "state", "fail_class", "last_reason", "last_code",
-		"fail_count", "fail_ceiling", "new_dialog", "reload_removing",
+		"fail_count", "fail_ceiling", "new_dialog", "row_id", "reload_removing",
 		"reload_lines", "reload_guard"};
 
 /* The name is checked once, when the script is loaded: a typo such as
@@ -245,6 +251,9 @@ static int pv_get_uacreg(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 		case UF_LAST_REASON:
 			v = s->reason;
 			break;
+		case UF_ROW_ID:
+			v = s->row_id;
+			break;
 		case UF_LAST_CODE:
 			return pv_get_sintval(msg, param, res, s->last_code);
 		case UF_FAIL_COUNT:
@@ -316,6 +325,18 @@ static int ki_uacreg_keep(sip_msg_t *msg)
 		return -1;
 	}
 	uscript_current->keep = 1;
+	return 1;
+}
+
+/* The ceiling route could not do its work (its archive write failed):
+ * nothing is deleted or disabled, and the route runs again later. */
+static int ki_uacreg_defer(sip_msg_t *msg)
+{
+	if(uscript_current == NULL || !uscript_in_ceiling) {
+		LM_ERR("uacreg_defer() works only in event_route[uacreg:ceiling]\n");
+		return -1;
+	}
+	uscript_current->defer = 1;
 	return 1;
 }
 
@@ -520,6 +541,10 @@ static int w_uacreg_keep(sip_msg_t *msg, char *p1, char *p2)
 {
 	return ki_uacreg_keep(msg);
 }
+static int w_uacreg_defer(sip_msg_t *msg, char *p1, char *p2)
+{
+	return ki_uacreg_defer(msg);
+}
 static int w_uacreg_lookup(sip_msg_t *msg, char *p1, char *p2, char *p3)
 {
 	str attr, value;
@@ -565,6 +590,7 @@ cmd_export_t uscript_cmds[] = {
 		{"uacreg_status", (cmd_function)w_uacreg_status, 1, fixup_spve_null,
 				fixup_free_spve_null, ANY_ROUTE},
 		{"uacreg_keep", (cmd_function)w_uacreg_keep, 0, 0, 0, EVENT_ROUTE},
+		{"uacreg_defer", (cmd_function)w_uacreg_defer, 0, 0, 0, EVENT_ROUTE},
 		{"uacreg_lookup", (cmd_function)w_uacreg_lookup, 3, fixup_uacreg_lookup,
 				fixup_free_uacreg_lookup, ANY_ROUTE},
 		{"uacreg_request_to", (cmd_function)w_uacreg_request_to, 1,
@@ -597,6 +623,11 @@ static sr_kemi_t uscript_kemi_exports[] = {
 	},
 	{ str_init("uacreg"), str_init("uacreg_keep"),
 		SR_KEMIP_INT, ki_uacreg_keep,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("uacreg"), str_init("uacreg_defer"),
+		SR_KEMIP_INT, ki_uacreg_defer,
 		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
