@@ -434,6 +434,18 @@ static int udb_keep_invalid(const struct row *r, const char *why,
 	return 0;
 }
 
+/* 1 when a row's columns that do not shape the REGISTER differ from the
+ * line's loaded ones (fail_count aside: the module writes it) */
+static int udb_settings_differ(const struct uline *ul, const struct row *r)
+{
+	return ul->row_flags != (uint32_t)r->flags
+		   || ul->reg_delay != (uint32_t)r->reg_delay
+		   || ul->row_dialog_mode != (int8_t)r->reauth_new_dialog
+		   || ul->sm.fail_ceiling != (int32_t)r->fail_ceiling
+		   || (ul->row_inull & ~ROW_N_FAIL_COUNT)
+					  != (r->int_null & ~ROW_N_FAIL_COUNT);
+}
+
 /* one row of a reload, under the lock */
 static void udb_reload_row(const struct row *r, uint64_t db_id,
 		struct udb_reload_result *res, const struct line_env *env)
@@ -458,7 +470,8 @@ static void udb_reload_row(const struct row *r, uint64_t db_id,
 		udb_note_skip(res, r, "l_uuid appears twice");
 		return;
 	}
-	if(ul && ul->sm.state == LINE_REMOVED && ul_ceiling_owed(ul)) {
+	if(ul && ul->sm.state == LINE_REMOVED && !ul->stale
+			&& ul_ceiling_owed(ul)) {
 		/* removed while the ceiling's route or write is owed: that flow
 		 * finishes (and deletes the row) before the row may come back, so
 		 * the route never runs twice for one failure */
@@ -489,6 +502,13 @@ static void udb_reload_row(const struct row *r, uint64_t db_id,
 		ul->row_invalid_why = NULL;
 		ul->row_invalid_since = 0;
 	}
+	/* At its ceiling the line stands for the row it failed with: an
+	 * admin's change to any column (flags, fail_ceiling, ...) wins and the
+	 * line starts anew, instead of the change being applied to it and the
+	 * ceiling's write then matching the changed row */
+	if((ul->sm.state == LINE_CEILING || ul_ceiling_owed(ul))
+			&& udb_settings_differ(ul, r))
+		ul->stale = 1;
 	fp = row_reg_fingerprint(r);
 	if(fp != ul->fingerprint || db_id != ul->db_id || ul->stale) {
 		/* The admin changed what the REGISTER says, or put a new row

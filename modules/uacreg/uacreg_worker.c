@@ -159,9 +159,9 @@ static int uworker_ceiling_sql(const struct usnap *snap,
 		return -1;
 	ustore_lock();
 	ul = uworker_flow_line(id, gen);
-	if(ul)
-		ul->in_ceiling = 0;
 	if(rc == 1) {
+		if(ul)
+			ul->in_ceiling = 0;
 		if(ul && keep) {
 			int old_state = ul->sm.state, old_fc = ul->sm.fail_class;
 			ul->row_flags |= ROW_FLAG_DISABLED;
@@ -184,7 +184,8 @@ static int uworker_ceiling_sql(const struct usnap *snap,
 	}
 	/* An admin changed, replaced or deleted the row since it was loaded:
 	 * their row wins. The reload starts the line anew from it with its
-	 * count at 0, or forgets a deleted one. */
+	 * count at 0 (in its place: the flow ends there), or forgets a deleted
+	 * one. Should the reload fail, the flow is tried again, write first. */
 	if(ul)
 		ul->stale = 1;
 	ustore_unlock();
@@ -303,6 +304,9 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 	ustore_lock();
 	ul = ustore_get(id, gen);
 	if(ul) {
+		/* a reset while the flow ran took the line back: nothing owed */
+		if(!ul->in_ceiling)
+			what &= ~(UL_P_CEILING | UL_P_DELETE);
 		if(!(what & (UL_P_CEILING | UL_P_DELETE)))
 			ul->in_ceiling = 0;
 		if(what)
