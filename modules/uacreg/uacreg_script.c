@@ -35,6 +35,57 @@ static void usnap_copy(char *dst, str s)
 	dst[n] = '\0';
 }
 
+/* length of the valid UTF-8 sequence at p (at most n bytes), 0 if none */
+static int usnap_utf8_len(const unsigned char *p, int n)
+{
+	int len, i;
+
+	if(p[0] < 0x80)
+		return 1;
+	if(p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2;
+	else if(p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3;
+	else if(p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if(len > n)
+		return 0;
+	for(i = 1; i < len; i++)
+		if((p[i] & 0xc0) != 0x80)
+			return 0;
+	/* overlong 3- and 4-byte forms, surrogates, beyond U+10FFFF */
+	if((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f)
+			|| (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+		return 0;
+	return len;
+}
+
+/* The carrier's reason phrase as routes get it: valid UTF-8 without
+ * control characters ('?' for any other byte), so that a route can put it
+ * in JSON or an SQL text column without the write failing on it. */
+static void usnap_copy_reason(char *dst, str r)
+{
+	const unsigned char *p = (const unsigned char *)r.s;
+	int i = 0, o = 0, l;
+
+	while(i < r.len && o < UL_REASON_MAX - 1) {
+		l = usnap_utf8_len(p + i, r.len - i);
+		if(l == 0 || (l == 1 && (p[i] < 0x20 || p[i] == 0x7f))) {
+			dst[o++] = '?';
+			i++;
+			continue;
+		}
+		if(o + l > UL_REASON_MAX - 1)
+			break;
+		memcpy(dst + o, p + i, l);
+		o += l;
+		i += l;
+	}
+	dst[o] = '\0';
+}
+
 void usnap_fill(struct usnap *s, const struct uline *ul)
 {
 	usnap_copy(s->l_uuid, ul_str(ul, ROW_L_UUID));
@@ -44,12 +95,7 @@ void usnap_fill(struct usnap *s, const struct uline *ul)
 	usnap_copy(s->r_domain, ul_str(ul, ROW_R_DOMAIN));
 	usnap_copy(s->auth_username, ul_str(ul, ROW_AUTH_USERNAME));
 	usnap_copy(s->auth_proxy, ul_str(ul, ROW_AUTH_PROXY));
-	{
-		str reason = ul_dyn(ul, UL_REASON);
-		int n = reason.len < UL_REASON_MAX - 1 ? reason.len : UL_REASON_MAX - 1;
-		memcpy(s->reason, reason.s, n);
-		s->reason[n] = '\0';
-	}
+	usnap_copy_reason(s->reason, ul_dyn(ul, UL_REASON));
 	s->state = ul->sm.state;
 	s->fail_class = ul->sm.fail_class;
 	s->last_code = ul->sm.last_code;
