@@ -233,7 +233,8 @@ def test_database_down_at_the_ceiling(procs, tmp_path, kamailio, db, sipp):
         k.wait_state("good", "registered", 20)
         assert k.state("dbout") == "new"
         own.stop()
-        assert k.rpc("uacreg.refresh", "dbout") == "ok"
+        # (with MariaDB down the row cannot be re-read: "ok: ... as loaded")
+        assert k.rpc("uacreg.refresh", "dbout").startswith("ok")
 
         k.wait_state("dbout", "ceiling", 30)
         route = "uacreg-ceiling: dbout "

@@ -12,6 +12,7 @@ To hold a ceiling's DELETE pending with MariaDB up, a trigger refuses the
 module's deletes (user uacreg) until the test drops it: the route has run,
 the DELETE fails and is retried every second.
 """
+import re
 import time
 
 import pytest
@@ -264,6 +265,7 @@ def test_a_table_without_the_columns_is_learnt_from_the_table(db, kamailio, sipp
     k.wait_state("stock", "registered", 20)
     assert k.info("stock")["fail_ceiling"] == 7
     assert "has no reauth_new_dialog, fail_ceiling, fail_count columns" in k.log_text()
+    k.rpc("uacreg.reload")  # every process that reloads reads the table itself
     db.sql("ALTER TABLE uacreg ADD COLUMN reauth_new_dialog TINYINT DEFAULT NULL, "
            "ADD COLUMN fail_ceiling INT DEFAULT NULL, ADD COLUMN fail_count INT DEFAULT 0 NOT NULL")
     db.sql("UPDATE uacreg SET fail_ceiling=0 WHERE l_uuid='stock'")
@@ -293,3 +295,19 @@ def test_retry_max_above_a_day_stops_kamailio(db, kamailio):
     with pytest.raises(AssertionError):
         k.start()
     assert "retry_max 5000000 is more than 86400 seconds (one day)" in k.log_text()
+
+
+# --- item 9's help: routes get a reason phrase they can store ----------------
+
+def test_a_reason_phrase_that_is_not_utf8_reaches_routes_as_valid_utf8(db, kamailio, sipp):
+    """A carrier's reason phrase with an ISO-8859-1 byte and a TAB: the route
+    reads '?' for each, so an archive INSERT into a utf8mb4 column (strict
+    mode) or a JSON string cannot fail on it for ever."""
+    s = sipp("registrar-latin1-reason.xml")
+    db.add_line("latin", r_domain=s.addr, auth_password="wrong", fail_ceiling=1)
+    k = kamailio(ceiling_extra='xlog("L_NOTICE", "reason-hex: '
+                               '$(uacreg(last_reason){s.encode.hexa})\\n");')
+    wait_for(lambda: "reason-hex: " in k.log_text(), 20, what="the ceiling route")
+    got = re.search(r"reason-hex: ([0-9a-fA-F]*)", k.log_text()).group(1)
+    assert bytes.fromhex(got) == b"Unauthoriz?d?now"
+    wait_for(lambda: not exists(db, "latin"), 10, what="the row deleted")
