@@ -435,15 +435,15 @@ static int udb_keep_invalid(const struct row *r, const char *why,
 }
 
 /* 1 when a row's columns that do not shape the REGISTER differ from the
- * line's loaded ones (fail_count aside: the module writes it) */
+ * line's loaded ones, fail_count from the one last written */
 static int udb_settings_differ(const struct uline *ul, const struct row *r)
 {
 	return ul->row_flags != (uint32_t)r->flags
 		   || ul->reg_delay != (uint32_t)r->reg_delay
 		   || ul->row_dialog_mode != (int8_t)r->reauth_new_dialog
 		   || ul->sm.fail_ceiling != (int32_t)r->fail_ceiling
-		   || (ul->row_inull & ~ROW_N_FAIL_COUNT)
-					  != (r->int_null & ~ROW_N_FAIL_COUNT);
+		   || ul->db_count != (uint32_t)r->fail_count
+		   || ul->row_inull != r->int_null;
 }
 
 /* one row of a reload, under the lock */

@@ -70,7 +70,7 @@ ADMIN_CHANGES = {
     "delay": ("reg_delay=7", None),
     "dialog": ("reauth_new_dialog=1", None),
     "ceilnull": ("fail_ceiling=NULL", None),
-    "trail": ("r_username='trail '", None),
+    "trail": ("auth_password='wrong '", None),
 }
 
 
