@@ -331,7 +331,13 @@ static int udb_update_line(struct uline *ul, const struct row *r,
 	int bits = 0;
 
 	if(ul->db_id != db_id) {
+		/* a new row with the same values (re-imported, REPLACE INTO): the
+		 * line runs on, its count is the new row's own, from 0 */
 		ul->db_id = db_id;
+		if(ul->sm.fail_count != 0 || r->fail_count != 0) {
+			ul->sm.fail_count = 0;
+			ustore_pend(ul, UL_P_PERSIST);
+		}
 		changed = 1;
 	}
 	if((ul->row_flags ^ (uint32_t)r->flags) & ROW_FLAG_DISABLED) {
@@ -507,14 +513,14 @@ static void udb_reload_row(const struct row *r, uint64_t db_id,
 	 * line starts anew, instead of the change being applied to it and the
 	 * ceiling's write then matching the changed row */
 	if((ul->sm.state == LINE_CEILING || ul_ceiling_owed(ul))
-			&& udb_settings_differ(ul, r))
+			&& (udb_settings_differ(ul, r) || db_id != ul->db_id))
 		ul->stale = 1;
 	fp = row_reg_fingerprint(r);
-	if(fp != ul->fingerprint || db_id != ul->db_id || ul->stale) {
-		/* The admin changed what the REGISTER says, or put a new row
-		 * (a new id: REPLACE INTO, or deleted and inserted again), or
-		 * changed the row while its ceiling was pending: register anew,
-		 * with the count reset (the admin fixed something) */
+	if(fp != ul->fingerprint || ul->stale) {
+		/* The admin changed what the REGISTER says, or changed the row
+		 * (or put a new row: a new id) while its ceiling was pending:
+		 * register anew, with the count reset (the admin fixed
+		 * something) */
 		struct row fresh = *r;
 		int had_count = r->fail_count != 0;
 		int adopt = udb_same_target(ul, r);

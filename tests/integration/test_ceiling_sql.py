@@ -180,6 +180,28 @@ def test_a_row_put_back_with_the_same_values_is_a_new_line(db, kamailio, sipp):
     assert len(s.requests("again", authorized=True)) == sent + 2
 
 
+def test_a_row_put_back_below_its_ceiling_counts_from_0(db, kamailio, sipp):
+    """Below the ceiling, a re-imported row (same values, a new id) keeps
+    its line running without a REGISTER, but its count is its own: 0."""
+    s = sipp(BOOK)
+    db.add_line("reimp", r_domain=s.addr, auth_password="wrong", fail_ceiling=9)
+    k = kamailio(extra_params='modparam("uacreg", "retry_min", 60)\n'
+                              'modparam("uacreg", "retry_max", 60)\n')
+    wait_for(lambda: column(db, "reimp") == 1, 20, what="a first counted failure")
+    cols = ("l_uuid, l_username, l_domain, r_username, r_domain, realm, auth_username, "
+            "auth_password, auth_ha1, auth_proxy, expires, flags, reg_delay, contact_addr, "
+            "socket, reauth_new_dialog, fail_ceiling, fail_count")
+    db.sql(f"CREATE TEMPORARY TABLE t AS SELECT {cols} FROM uacreg WHERE l_uuid='reimp'; "
+           "DELETE FROM uacreg WHERE l_uuid='reimp'; "
+           f"INSERT INTO uacreg ({cols}) SELECT {cols} FROM t")
+    assert column(db, "reimp") == 1
+    res = k.rpc("uacreg.reload")
+    assert res["updated"] == 1, res
+    assert k.info("reimp")["fail_count"] == 0
+    wait_for(lambda: column(db, "reimp") == 0, 10, what="the new row's count written as 0")
+    assert k.state("reimp") == "retry_wait"
+
+
 def test_reset_takes_a_line_back_from_its_ceiling(db, kamailio, sipp):
     """A row loaded at its ceiling (good password, count 3 of 3): the route
     runs, the DELETE is held back, the operator runs uacreg.reset. The line
