@@ -14,6 +14,7 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <strings.h>
 
 #include "line.h"
@@ -66,7 +67,8 @@ int line_uses_new_dialog(
 
 static int class_counts(const struct line_config *cfg, int fc)
 {
-	return fc > LINE_FC_NONE && fc < LINE_FC_COUNT
+	/* our own failures say nothing about the row: never counted */
+	return fc > LINE_FC_NONE && fc < LINE_FC_COUNT && fc != LINE_FC_LOCAL
 		   && (cfg->count_classes & LINE_FC_BIT(fc)) != 0;
 }
 
@@ -89,11 +91,49 @@ static int announce(struct line_sm *sm)
 	return LINE_R_STATE;
 }
 
-/* A nonce can be used while its count can still grow (nc is 8 hex digits on
- * the wire). */
+/* Kept nonces can be used while their counts can still grow (nc is 8 hex
+ * digits on the wire). */
 static int nonce_usable(const struct line_sm *sm)
 {
-	return sm->have_nonce && sm->nc < UINT32_MAX;
+	int k;
+
+	if(!sm->have_nonce)
+		return 0;
+	for(k = 0; k < LINE_CH_KINDS; k++)
+		if((sm->have_nonce & LINE_CH_BIT(k)) && sm->nc[k] == UINT32_MAX)
+			return 0;
+	return 1;
+}
+
+int line_ch_kind(int code)
+{
+	return code == 407 ? LINE_CH_PROXY : LINE_CH_WWW;
+}
+
+/* What a request carries for each kind: a kept nonce never used yet is the
+ * first answer to its challenge (ANSWER), one used before is REUSED. Only
+ * an ANSWER refused again in the same realm is a wrong password. */
+static void set_auth_sent(struct line_sm *sm, int with_auth)
+{
+	int k;
+
+	for(k = 0; k < LINE_CH_KINDS; k++) {
+		if(!with_auth || !(sm->have_nonce & LINE_CH_BIT(k)))
+			sm->auth_sent[k] = LINE_AUTH_NONE;
+		else
+			sm->auth_sent[k] =
+					sm->nc[k] == 0 ? LINE_AUTH_ANSWER : LINE_AUTH_REUSED;
+	}
+}
+
+static int sent_any_auth(const struct line_sm *sm)
+{
+	int k;
+
+	for(k = 0; k < LINE_CH_KINDS; k++)
+		if(sm->auth_sent[k] != LINE_AUTH_NONE)
+			return 1;
+	return 0;
 }
 
 /* line_init */
@@ -134,20 +174,23 @@ static void plan_fresh(struct line_sm *sm, struct line_send *s)
 	sm->have_nonce = 0;
 	sm->n423 = 0;
 	sm->n_stale = 0;
+	sm->ch_rounds = 0;
 	sm->state = LINE_REGISTERING;
-	sm->auth_sent = LINE_AUTH_NONE;
+	set_auth_sent(sm, 0);
 	s->new_dialog = 1;
 	s->with_auth = 0;
 	s->expires = sm->expires;
 }
 
 /* Credentials always travel the way the line's dialog mode says: the carriers
- * of mode 1 (and auto after its switch) refuse them in the same dialog. */
-static void plan_with_auth(struct line_sm *sm, const struct line_config *cfg,
-		uint8_t auth_sent, struct line_send *s)
+ * of mode 1 (and auto after its switch) refuse them in the same dialog. A
+ * request with credentials answers every kept challenge (Authorization and
+ * Proxy-Authorization together). */
+static void plan_with_auth(
+		struct line_sm *sm, const struct line_config *cfg, struct line_send *s)
 {
 	sm->state = LINE_AUTHENTICATING;
-	sm->auth_sent = auth_sent;
+	set_auth_sent(sm, 1);
 	s->with_auth = 1;
 	s->new_dialog = line_uses_new_dialog(sm, cfg);
 	s->expires = sm->expires;
@@ -156,7 +199,7 @@ static void plan_with_auth(struct line_sm *sm, const struct line_config *cfg,
 static void plan_without_auth(struct line_sm *sm, struct line_send *s)
 {
 	sm->state = LINE_REGISTERING;
-	sm->auth_sent = LINE_AUTH_NONE;
+	set_auth_sent(sm, 0);
 	s->with_auth = 0;
 	s->new_dialog = 0;
 	s->expires = sm->expires;
@@ -166,8 +209,9 @@ static void plan_without_auth(struct line_sm *sm, struct line_send *s)
 static void plan_refresh(
 		struct line_sm *sm, const struct line_config *cfg, struct line_send *s)
 {
+	sm->ch_rounds = 0; /* a new attempt */
 	if(nonce_usable(sm) && cfg->reuse_nonce)
-		plan_with_auth(sm, cfg, LINE_AUTH_REUSED, s);
+		plan_with_auth(sm, cfg, s);
 	else
 		plan_without_auth(sm, s);
 }
@@ -180,7 +224,7 @@ static void plan_answer(
 	if(!nonce_usable(sm))
 		plan_fresh(sm, s);
 	else
-		plan_with_auth(sm, cfg, LINE_AUTH_ANSWER, s);
+		plan_with_auth(sm, cfg, s);
 }
 
 /* Resend after a 423 (Min-Expires raised): the same kind of request as the
@@ -190,25 +234,25 @@ static void plan_resend(
 		struct line_sm *sm, const struct line_config *cfg, struct line_send *s)
 {
 	if(sm->state == LINE_AUTHENTICATING && nonce_usable(sm))
-		plan_with_auth(sm, cfg, LINE_AUTH_REUSED, s);
+		plan_with_auth(sm, cfg, s);
 	else
 		plan_without_auth(sm, s);
 }
 
 /* Unregister. A nonce never used yet (nc == 0: the unregister, or the
  * REGISTER before it, was just challenged) is answered as ANSWER so that a
- * second 401 ends the unregister; an older nonce is REUSED and may earn one
- * fresh challenge. Either way at most two requests with credentials. */
+ * second 401 in its realm ends the unregister; an older nonce is REUSED and
+ * may earn one fresh challenge. ch_rounds bounds the requests. */
 static void plan_unregister(
 		struct line_sm *sm, const struct line_config *cfg, struct line_send *s)
 {
 	s->expires = 0;
 	if(nonce_usable(sm)) {
-		sm->auth_sent = sm->nc == 0 ? LINE_AUTH_ANSWER : LINE_AUTH_REUSED;
+		set_auth_sent(sm, 1);
 		s->with_auth = 1;
 		s->new_dialog = line_uses_new_dialog(sm, cfg);
 	} else {
-		sm->auth_sent = LINE_AUTH_NONE;
+		set_auth_sent(sm, 0);
 		s->with_auth = 0;
 		s->new_dialog = 0;
 	}
@@ -222,8 +266,12 @@ static void send_commit(
 	if(sm->cseq == 0 || sm->cseq >= LINE_CSEQ_MAX)
 		s->new_dialog = 1;
 	sm->cseq = s->new_dialog ? 1 : sm->cseq + 1;
-	if(s->with_auth)
-		sm->nc++;
+	if(s->with_auth) {
+		int k;
+		for(k = 0; k < LINE_CH_KINDS; k++)
+			if(sm->have_nonce & LINE_CH_BIT(k))
+				sm->nc[k]++;
+	}
 	sm->attempt++;
 	sm->due = 0;
 	sm->last_sent = env->now;
@@ -348,16 +396,37 @@ static int is_challenge_code(int code)
 }
 
 /* The row's realm pins the carrier: credentials are never computed for a
- * realm someone else chose. */
+ * realm someone else chose. It pins the registrar (401) always, and a proxy
+ * (407) too, unless the row names that proxy itself (auth_proxy): then the
+ * admin chose the party that challenges, and its realm is its own. A 407
+ * in another realm through a proxy the row does not name is refused
+ * (bad_challenge, never counted): empty the row's realm, or name the
+ * proxy, to let it through. */
 static int realm_ok(const struct line_reply *r, ur_str_t row_realm)
 {
-	return row_realm.len == 0 || ur_str_eq(row_realm, r->ch.realm);
+	if(row_realm.len == 0 || ur_str_eq(row_realm, r->ch.realm))
+		return 1;
+	return line_ch_kind(r->code) == LINE_CH_PROXY && r->row_has_proxy;
 }
 
-static int keep_challenge(struct line_sm *sm, const struct line_env *env)
+/* The reply challenges again, in the same realm, the credentials the
+ * request gave as the first answer to a challenge of that kind: only this
+ * can say the password is wrong (unless stale=true). */
+static int refuses_answer(const struct line_sm *sm, const struct line_reply *r)
 {
-	sm->have_nonce = 1;
-	sm->nc = 0;
+	int k = line_ch_kind(r->code);
+
+	return sm->auth_sent[k] == LINE_AUTH_ANSWER
+		   && ur_str_eq(r->kept_realm, r->ch.realm);
+}
+
+static int keep_challenge(struct line_sm *sm, const struct line_reply *r,
+		const struct line_env *env)
+{
+	int k = line_ch_kind(r->code);
+
+	sm->have_nonce |= LINE_CH_BIT(k);
+	sm->nc[k] = 0;
 	sm->due = due_in(env, 0);
 	return LINE_R_KEEP_CHALLENGE;
 }
@@ -397,8 +466,11 @@ static int on_unregister_reply(struct line_sm *sm, const struct line_reply *r,
 		ur_str_t row_realm, const struct line_env *env)
 {
 	if(!r->local && is_challenge_code(r->code) && r->has_challenge
-			&& realm_ok(r, row_realm) && sm->auth_sent != LINE_AUTH_ANSWER)
-		return keep_challenge(sm, env);
+			&& realm_ok(r, row_realm) && !refuses_answer(sm, r)
+			&& sm->ch_rounds < LINE_CH_ROUNDS_MAX) {
+		sm->ch_rounds++;
+		return keep_challenge(sm, r, env);
+	}
 	return unregister_done(sm, env);
 }
 
@@ -420,6 +492,7 @@ static int on_2xx(struct line_sm *sm, const struct line_reply *r,
 	sm->retries = 0;
 	sm->n423 = 0;
 	sm->n_stale = 0;
+	sm->ch_rounds = 0;
 	sm->fail_class = LINE_FC_NONE;
 	if(sm->fail_count != 0) {
 		sm->fail_count = 0;
@@ -428,10 +501,12 @@ static int on_2xx(struct line_sm *sm, const struct line_reply *r,
 	return ret | announce(sm);
 }
 
-/* 401/407. Only credentials computed for this very challenge and refused
- * without stale=true say the password is wrong; a challenge to a request
- * without credentials, to a reused nonce, or a stale nonce is just the
- * carrier asking (again). */
+/* 401/407. Only credentials computed for this very challenge (same kind,
+ * same realm, first use of its nonce) and refused without stale=true say
+ * the password is wrong. A challenge to a request without credentials of
+ * that kind, to a reused nonce, in another realm (a proxy's 407, then the
+ * registrar's 401: RFC 3261 22.3), or a stale nonce is the carrier asking
+ * (again): kept next to the other kind's, and both are answered. */
 static int on_challenge(struct line_sm *sm, const struct line_reply *r,
 		ur_str_t row_realm, const struct line_env *env)
 {
@@ -439,40 +514,49 @@ static int on_challenge(struct line_sm *sm, const struct line_reply *r,
 
 	if(!r->has_challenge || !realm_ok(r, row_realm))
 		return fail(sm, LINE_FC_BAD_CHALLENGE, r->retry_after, env);
-	if(sm->auth_sent == LINE_AUTH_ANSWER && !r->ch.stale)
-		return fail(sm, LINE_FC_BAD_AUTH, r->retry_after, env);
-	/* a carrier that calls every answer stale would keep us resending at
-	 * once, forever: after max_423 in a row it is a broken challenge */
-	if(sm->auth_sent == LINE_AUTH_ANSWER) {
+	if(refuses_answer(sm, r)) {
+		if(!r->ch.stale)
+			return fail(sm, LINE_FC_BAD_AUTH, r->retry_after, env);
+		/* a carrier that calls every answer stale would keep us resending
+		 * at once, forever: after max_423 in a row it is a broken
+		 * challenge */
 		if(sm->n_stale >= env->cfg->max_423 || sm->n_stale == UINT8_MAX)
 			return fail(sm, LINE_FC_BAD_CHALLENGE, r->retry_after, env);
 		sm->n_stale++;
+	} else {
+		/* challenge after challenge in new realms: a broken carrier, not
+		 * a wrong password */
+		if(sm->ch_rounds >= LINE_CH_ROUNDS_MAX)
+			return fail(sm, LINE_FC_BAD_CHALLENGE, r->retry_after, env);
+		sm->ch_rounds++;
 	}
-	ret = keep_challenge(sm, env);
+	ret = keep_challenge(sm, r, env);
 	sm->state = LINE_CHALLENGED;
 	return ret;
 }
 
 /* 400. The auto mode's single switch: a carrier that refuses credentials in
  * the same dialog ("Invalid CSeq number") takes them in a new one; the line
- * remembers it. After the switch (or in mode 1) a 400 to credentials sent in
- * a new dialog means the credentials themselves are refused. */
+ * remembers it. The new dialog starts without credentials: the kept nonces
+ * belong to the old dialog (a refresh's may be hours old), and an answer
+ * built from them would be refused as if the password were wrong. A 400 is
+ * never a verdict on the credentials (Bad Request): any other is OTHER. */
 static int on_400(struct line_sm *sm, const struct line_reply *r,
 		const struct line_env *env)
 {
 	const struct line_config *cfg = env->cfg;
 
-	if(sm->auth_sent != LINE_AUTH_NONE && !sm->sent_new_dialog
+	if(sent_any_auth(sm) && !sm->sent_new_dialog
 			&& dialog_mode(sm, cfg) == LINE_DIALOG_AUTO && !sm->auto_new_dialog
 			&& sm->have_nonce) {
 		sm->auto_new_dialog = 1;
-		sm->state = LINE_CHALLENGED;
+		/* a registration from scratch (plan_fresh: a new dialog), at once;
+		 * not announced, the line did not fail */
+		sm->have_nonce = 0;
+		sm->state = LINE_NEW;
 		sm->due = due_in(env, 0);
 		return LINE_R_AUTO_SWITCH;
 	}
-	if(sm->auth_sent != LINE_AUTH_NONE && sm->sent_new_dialog
-			&& line_uses_new_dialog(sm, cfg))
-		return fail(sm, LINE_FC_BAD_AUTH, r->retry_after, env);
 	return fail(sm, LINE_FC_OTHER, r->retry_after, env);
 }
 
@@ -481,14 +565,63 @@ static int on_400(struct line_sm *sm, const struct line_reply *r,
 static int on_423(struct line_sm *sm, const struct line_reply *r,
 		const struct line_env *env)
 {
+	uint32_t want = r->min_expires, cap = env->cfg->min_expires_max;
+
 	if(r->min_expires == 0 || sm->n423 >= env->cfg->max_423
 			|| sm->n423 == UINT8_MAX)
 		return fail(sm, LINE_FC_OTHER, r->retry_after, env);
+	/* a hostile Min-Expires (4294967295) would bind the line for ever:
+	 * ask for at most the cap, and give up when the cap is already asked */
+	if(cap > 0 && want > cap) {
+		if(sm->expires >= cap)
+			return fail(sm, LINE_FC_OTHER, r->retry_after, env);
+		want = cap;
+	}
 	sm->n423++;
-	if(r->min_expires > sm->expires)
-		sm->expires = r->min_expires;
+	if(want > sm->expires)
+		sm->expires = want;
 	sm->due = due_in(env, 0);
 	return 0;
+}
+
+/* Where a disable or remove goes once nothing is in flight: unregister
+ * while a binding may be valid, else straight to its end state. */
+static int stop_now(
+		struct line_sm *sm, uint8_t after, const struct line_env *env)
+{
+	int ret;
+
+	sm->stopping = 0;
+	if(sm->expires_at > env->now) {
+		sm->state = LINE_UNREGISTERING;
+		sm->after_unregister = after;
+		sm->ch_rounds = 0;
+		sm->due = due_in(env, 0);
+		return announce(sm);
+	}
+	sm->state = after;
+	sm->due = 0;
+	sm->expires_at = 0;
+	ret = announce(sm);
+	return after == LINE_REMOVED ? ret | LINE_R_GONE : ret;
+}
+
+/* The final reply a disable or remove waited for. It is no verdict on the
+ * line any more (nothing counts); a 2xx made a binding that the unregister
+ * must now remove, whatever expiry it got. */
+static int on_reply_stopping(struct line_sm *sm, const struct line_reply *r,
+		const struct line_env *env)
+{
+	uint64_t granted;
+
+	if(!r->local && r->code >= 200 && r->code <= 299) {
+		granted = r->granted >= 0 ? (uint64_t)r->granted : sm->expires;
+		if(granted > UINT32_MAX)
+			granted = UINT32_MAX;
+		if(granted > 0)
+			sm->expires_at = due_in(env, granted * 1000);
+	}
+	return stop_now(sm, sm->stopping, env);
 }
 
 int line_on_reply(struct line_sm *sm, const struct line_reply *r,
@@ -499,6 +632,8 @@ int line_on_reply(struct line_sm *sm, const struct line_reply *r,
 	if(r->attempt != sm->attempt || !in_flight(sm))
 		return LINE_R_IGNORED;
 	sm->last_code = code > 0 && code <= UINT16_MAX ? (uint16_t)code : 0;
+	if(sm->stopping && sm->state != LINE_UNREGISTERING)
+		return on_reply_stopping(sm, r, env);
 	if(sm->state == LINE_UNREGISTERING)
 		return on_unregister_reply(sm, r, row_realm, env);
 	if(r->local)
@@ -520,17 +655,38 @@ int line_on_send_error(
 {
 	if(attempt != sm->attempt || !in_flight(sm))
 		return LINE_R_IGNORED;
-	/* an unregister that cannot leave is over: the binding expires alone,
-	 * and a retry loop must not keep a disabled or removed line alive */
-	if(sm->state == LINE_UNREGISTERING)
-		return unregister_done(sm, env);
-	return fail(sm, LINE_FC_TRANSPORT, 0, env);
+	return line_on_local_error(sm, env);
+}
+
+int line_on_local_error(struct line_sm *sm, const struct line_env *env)
+{
+	switch(sm->state) {
+		case LINE_REGISTERING:
+		case LINE_CHALLENGED:
+		case LINE_AUTHENTICATING:
+			break;
+		case LINE_UNREGISTERING:
+			/* an unregister that cannot go on is over: the binding expires
+			 * alone, and a retry loop must not keep a disabled or removed
+			 * line alive */
+			return unregister_done(sm, env);
+		default:
+			return 0;
+	}
+	if(sm->stopping)
+		return stop_now(sm, sm->stopping, env);
+	return fail(sm, LINE_FC_LOCAL, 0, env);
 }
 
 /* Operator commands */
 
 int line_enable(struct line_sm *sm, const struct line_env *env)
 {
+	if(sm->stopping == LINE_DISABLED) {
+		/* the disable was still waiting for the request in flight */
+		sm->stopping = 0;
+		return 0;
+	}
 	if(sm->state == LINE_UNREGISTERING
 			&& sm->after_unregister == LINE_DISABLED) {
 		/* let the unregister in flight finish first (see unregister_done) */
@@ -545,14 +701,14 @@ int line_enable(struct line_sm *sm, const struct line_env *env)
 	return announce(sm);
 }
 
-/* disable and remove. A line that may hold a binding at the carrier, or has a
- * request in flight that might create one, unregisters first; the request in
- * flight is abandoned (attempt++) so its reply is ignored. */
+/* disable and remove. A line that may hold a binding at the carrier
+ * unregisters first. A REGISTER in flight is waited for (RFC 3261 10.2: no
+ * new request for the binding before the previous one has its final
+ * response): an unREGISTER that overtook it would be undone by it. Only
+ * the shutdown (wait = 0) abandons it (attempt++: its reply is ignored). */
 static int line_stop(
-		struct line_sm *sm, uint8_t after, const struct line_env *env)
+		struct line_sm *sm, uint8_t after, int wait, const struct line_env *env)
 {
-	int ret;
-
 	switch(sm->state) {
 		case LINE_REMOVED:
 			return after == LINE_REMOVED ? LINE_R_GONE : 0;
@@ -574,28 +730,34 @@ static int line_stop(
 		default:
 			break;
 	}
-	if(in_flight(sm) || sm->expires_at > env->now) {
-		sm->state = LINE_UNREGISTERING;
-		sm->after_unregister = after;
+	if(in_flight(sm)) {
+		if(wait) {
+			/* remove is final: a disable cannot bring it back */
+			if(sm->stopping != LINE_REMOVED)
+				sm->stopping = after;
+			return 0;
+		}
+		/* it may still create a binding: unregister whatever it got */
 		sm->attempt++;
-		sm->due = due_in(env, 0);
-		return announce(sm);
+		if(sm->expires_at <= env->now)
+			sm->expires_at = due_in(env, (uint64_t)sm->expires * 1000);
 	}
-	sm->state = after;
-	sm->due = 0;
-	sm->expires_at = 0;
-	ret = announce(sm);
-	return after == LINE_REMOVED ? ret | LINE_R_GONE : ret;
+	return stop_now(sm, after, env);
 }
 
 int line_disable(struct line_sm *sm, const struct line_env *env)
 {
-	return line_stop(sm, LINE_DISABLED, env);
+	return line_stop(sm, LINE_DISABLED, 1, env);
 }
 
 int line_remove(struct line_sm *sm, const struct line_env *env)
 {
-	return line_stop(sm, LINE_REMOVED, env);
+	return line_stop(sm, LINE_REMOVED, 1, env);
+}
+
+int line_shutdown(struct line_sm *sm, const struct line_env *env)
+{
+	return line_stop(sm, LINE_DISABLED, 0, env);
 }
 
 /* Not a state change: the line just becomes due now. */
@@ -635,14 +797,27 @@ int line_adopt(struct line_sm *sm, const struct line_sm *old,
 	if(sm->state != LINE_NEW || !old->have_nonce || old->expires_at <= env->now)
 		return 0;
 	sm->cseq = old->cseq;
-	sm->nc = old->nc;
-	sm->have_nonce = 1;
+	memcpy(sm->nc, old->nc, sizeof(sm->nc));
+	sm->have_nonce = old->have_nonce;
 	if(sm->dialog_mode == old->dialog_mode)
 		sm->auto_new_dialog = old->auto_new_dialog;
 	sm->granted = old->granted;
 	sm->expires_at = old->expires_at;
 	sm->state = sm->announced = LINE_REGISTERED;
 	sm->due = due_in(env, 0);
+	return 0;
+}
+
+int line_follow(struct line_sm *sm, const struct line_sm *old,
+		const struct line_env *env)
+{
+	uint64_t after;
+
+	if(!in_flight(old) || sm->due == 0)
+		return 0;
+	after = add_ms(old->last_sent, env->cfg->inflight_max_ms);
+	if(after > sm->due)
+		sm->due = after;
 	return 0;
 }
 
@@ -699,7 +874,7 @@ static const char *const state_names[LINE_STATE_COUNT] = {"new", "registering",
 
 static const char *const fail_class_names[LINE_FC_COUNT] = {"none", "bad_auth",
 		"forbidden", "not_found", "timeout", "transport", "server", "global",
-		"bad_challenge", "other"};
+		"bad_challenge", "other", "local"};
 
 const char *line_state_name(int state)
 {

@@ -15,6 +15,17 @@
  *   any failure --> RETRY_WAIT --due--> REGISTERING (a new dialog)
  *   counted failures reach the ceiling --> CEILING (sends nothing, ever)
  *   disable/remove --> UNREGISTERING --any reply--> DISABLED / REMOVED
+ *   (a disable/remove waits for the final reply of a REGISTER in flight
+ *   first: RFC 3261 10.2, one request at a time for a binding)
+ *
+ * What counts as a credential failure (LINE_FC_BAD_AUTH): a 401/407 whose
+ * challenge has the same kind (WWW or Proxy) and the same realm as one the
+ * refused request answered for the first time (a nonce never used before),
+ * without stale=true. A proxy's 407 and then the registrar's 401 to the
+ * request that carries Proxy-Authorization are two challenges, both kept
+ * and both answered in the next request. A 400 is never a credential
+ * verdict; failures of our own (memory, tm, building the request, keeping
+ * the challenge) never count (LINE_FC_LOCAL).
  */
 #ifndef UACREG_LINE_H
 #define UACREG_LINE_H
@@ -52,6 +63,9 @@ enum line_fail_class
 	LINE_FC_BAD_CHALLENGE, /* challenge missing, malformed, unsupported,
 							  or for another realm than the row's */
 	LINE_FC_OTHER,		   /* any other 3xx-4xx, 423 loops, 200 binding 0 */
+	LINE_FC_LOCAL, /* our own failure: memory, tm refused the request, the
+					  request or the challenge could not be built or kept;
+					  never counted, whatever count_classes says */
 	LINE_FC_COUNT
 };
 #define LINE_FC_BIT(c) (1u << (c))
@@ -65,13 +79,26 @@ enum line_fail_class
 #define LINE_DIALOG_NEW 1
 #define LINE_DIALOG_AUTO 2
 
-/* what the REGISTER in flight carries */
+/* what the REGISTER in flight carries, per kind of challenge */
 enum line_auth_sent
 {
 	LINE_AUTH_NONE = 0,
-	LINE_AUTH_REUSED, /* credentials for a nonce kept from before (refresh) */
-	LINE_AUTH_ANSWER, /* credentials answering the challenge just received */
+	LINE_AUTH_REUSED, /* credentials for a nonce used before (refresh) */
+	LINE_AUTH_ANSWER, /* the first answer to a challenge (nonce unused) */
 };
+
+/* Kinds of challenge a line keeps, one of each (RFC 3261 22.3: a proxy's
+ * 407 and the registrar's 401 for the same REGISTER). */
+enum line_ch_kind
+{
+	LINE_CH_WWW = 0, /* 401, WWW-Authenticate, answered with Authorization */
+	LINE_CH_PROXY,	 /* 407, Proxy-Authenticate, Proxy-Authorization */
+	LINE_CH_KINDS
+};
+#define LINE_CH_BIT(k) (1u << (k))
+/* challenges answered in one registration attempt before it is a broken
+ * carrier (stale=true answers have their own bound, max_423) */
+#define LINE_CH_ROUNDS_MAX 4
 
 /* Settings shared by every line (module parameters). */
 struct line_config
@@ -90,18 +117,26 @@ struct line_config
 	int reuse_nonce;		/* refresh with the last nonce, nc+1 */
 	uint32_t max_423;		/* 423s (and stale=true answers) in a row before it
 					   * is a failure */
+	uint32_t min_expires_max; /* bound on a 423's Min-Expires, seconds */
+	uint32_t inflight_max_ms; /* longest a REGISTER stays without a final
+							   * reply (tm's timeout): a line that replaces
+							   * one with a request in flight waits this */
 };
 
 /* The state of one line; all the machine reads and writes. */
 struct line_sm
 {
-	uint8_t state;			  /* enum line_state */
-	uint8_t disabled_by_row;  /* flags bit 0 of the row */
-	int8_t dialog_mode;		  /* row value: -1 default, 0, 1, 2 */
-	uint8_t auto_new_dialog;  /* mode 2 saw a 400 and switched */
-	uint8_t auth_sent;		  /* enum line_auth_sent of the request in flight */
+	uint8_t state;			 /* enum line_state */
+	uint8_t disabled_by_row; /* flags bit 0 of the row */
+	int8_t dialog_mode;		 /* row value: -1 default, 0, 1, 2 */
+	uint8_t auto_new_dialog; /* mode 2 saw a 400 and switched */
+	/* enum line_auth_sent of the request in flight, per challenge kind */
+	uint8_t auth_sent[LINE_CH_KINDS];
 	uint8_t sent_new_dialog;  /* the request in flight opened a new dialog */
-	uint8_t have_nonce;		  /* a challenge is kept: answers and refreshes */
+	uint8_t have_nonce;		  /* LINE_CH_BIT per kept challenge */
+	uint8_t ch_rounds;		  /* challenges answered in this attempt */
+	uint8_t stopping;		  /* disable/remove waits for the request in flight:
+					   * LINE_DISABLED or LINE_REMOVED, 0 = none */
 	uint8_t fail_class;		  /* enum line_fail_class of the last failure */
 	uint8_t after_unregister; /* LINE_DISABLED or LINE_REMOVED */
 	uint8_t n423;			  /* 423s in a row */
@@ -114,11 +149,11 @@ struct line_sm
 	int32_t fail_ceiling;	  /* row value; -1 = line_config default */
 	uint32_t retries;		  /* consecutive failures of any class (backoff) */
 	uint32_t cseq;			  /* CSeq of the request in flight / last sent */
-	uint32_t nc;			  /* nonce count of the kept nonce */
-	uint32_t attempt;		  /* id of the request in flight */
-	uint64_t due;			  /* when line_on_due() should run; 0 = never */
-	uint64_t last_sent;		  /* when the last REGISTER left */
-	uint64_t expires_at;	  /* registration valid until; 0 = not registered */
+	uint32_t nc[LINE_CH_KINDS]; /* nonce count of each kept nonce */
+	uint32_t attempt;			/* id of the request in flight */
+	uint64_t due;				/* when line_on_due() should run; 0 = never */
+	uint64_t last_sent;			/* when the last REGISTER left */
+	uint64_t expires_at; /* registration valid until; 0 = not registered */
 };
 
 /* Environment of one call: the clock, a random value, the settings. */
@@ -148,7 +183,13 @@ struct line_reply
 	int local;		   /* made locally (timeout, transport) */
 	int has_challenge; /* a usable challenge is in ch */
 	int challenge_err; /* DIGEST_E_* when a challenge was bad/missing */
-	struct digest_challenge ch;
+	struct digest_challenge ch; /* kind: 401 WWW, 407 Proxy */
+	/* the realm of the challenge of the same kind kept in the line (the one
+	 * the request answered), empty when none: the glue fills it in */
+	ur_str_t kept_realm;
+	/* the row names its proxy (auth_proxy): a 407 may then come in the
+	 * proxy's own realm, other than the row's (see realm_ok in line.c) */
+	int row_has_proxy;
 	int64_t granted;	  /* expires granted to our Contact; -1 unknown */
 	uint32_t min_expires; /* 423 Min-Expires; 0 absent */
 	uint32_t retry_after; /* seconds; 0 absent */
@@ -181,16 +222,31 @@ struct line_send line_on_due(struct line_sm *sm, const struct line_env *env);
 int line_on_reply(struct line_sm *sm, const struct line_reply *r,
 		ur_str_t row_realm, const struct line_env *env);
 
-/* tm refused the request (no route, bad socket): a transport failure. */
+/* tm refused the request (no route, bad socket) or the glue could not
+ * build it: our own failure (LINE_FC_LOCAL), never counted. */
 int line_on_send_error(
 		struct line_sm *sm, uint32_t attempt, const struct line_env *env);
 
+/* The glue could not carry out what the machine just decided (keep the
+ * challenge of a reply: memory short): a retry after the backoff, never
+ * counted (LINE_FC_LOCAL), so an answer is never built from a nonce other
+ * than the one the carrier sent. No effect on a line that is not in a
+ * sending state (REGISTERING, CHALLENGED, AUTHENTICATING, UNREGISTERING). */
+int line_on_local_error(struct line_sm *sm, const struct line_env *env);
+
+/* Kind of challenge of a reply code: LINE_CH_PROXY for 407, else WWW. */
+int line_ch_kind(int code);
+
 /* Operator commands. Each returns LINE_R_* bits. */
 int line_enable(struct line_sm *sm, const struct line_env *env);
-/* unregister (when registered) and stay disabled */
+/* unregister (when registered) and stay disabled; with a REGISTER in
+ * flight, after its final reply (or timeout) */
 int line_disable(struct line_sm *sm, const struct line_env *env);
-/* unregister (when registered), then LINE_REMOVED */
+/* unregister (when registered), then LINE_REMOVED; waits like disable */
 int line_remove(struct line_sm *sm, const struct line_env *env);
+/* shutdown: unregister now, abandoning a request in flight (nothing can
+ * wait for its reply any more) */
+int line_shutdown(struct line_sm *sm, const struct line_env *env);
 /* send a REGISTER now (no effect when disabled, ceiling, or in flight) */
 int line_refresh(struct line_sm *sm, const struct line_env *env);
 /* failure count and backoff to zero; a waiting line retries now, a line
@@ -202,6 +258,12 @@ int line_reset(struct line_sm *sm, const struct line_env *env);
  * instead of a challenge round trip. No effect unless old is registered
  * with a kept nonce and sm is NEW. Returns LINE_R_* bits. */
 int line_adopt(struct line_sm *sm, const struct line_sm *old,
+		const struct line_env *env);
+/* A reload replaced old by sm (same l_uuid). A REGISTER of old still in
+ * flight has no final reply yet, and its reply will not reach sm: sm sends
+ * nothing before that request has timed out (cfg->inflight_max_ms after
+ * it left). Returns LINE_R_* bits. */
+int line_follow(struct line_sm *sm, const struct line_sm *old,
 		const struct line_env *env);
 /* the ceiling route kept the line: it becomes disabled, count kept */
 int line_keep_after_ceiling(struct line_sm *sm);

@@ -452,6 +452,23 @@ static int udb_settings_differ(const struct uline *ul, const struct row *r)
 		   || ul->row_inull != r->int_null;
 }
 
+/* RFC 3261 10.2: the new line of a row sends nothing while the line it
+ * replaced has a REGISTER without a final reply (whose reply cannot reach
+ * the new line): it waits for that request's timeout. Under the lock. */
+static void udb_follow(
+		const str *uuid, const struct line_sm *old, const struct line_env *env)
+{
+	struct uline *nl = ustore_find(uuid);
+	int st, fc;
+
+	if(nl == NULL)
+		return;
+	uacreg_inflight_update();
+	st = nl->sm.state;
+	fc = nl->sm.fail_class;
+	ustore_apply(nl, st, fc, line_follow(&nl->sm, old, env));
+}
+
 /* one row of a reload, under the lock */
 static void udb_reload_row(const struct row *r, uint64_t db_id,
 		struct udb_reload_result *res, const struct line_env *env)
@@ -461,6 +478,8 @@ static void udb_reload_row(const struct row *r, uint64_t db_id,
 	struct uline *ul;
 	str uuid;
 	uint64_t fp;
+	struct line_sm gone; /* a line replaced: its REGISTER may be in flight */
+	int replaced = 0;
 
 	if(row_validate(r, &why) == 0)
 		sock = udb_socket(&r->s[ROW_SOCKET], &why);
@@ -486,20 +505,25 @@ static void udb_reload_row(const struct row *r, uint64_t db_id,
 		return;
 	}
 	if(ul && !ul->stale
-			&& (ul->sm.state == LINE_REMOVED
+			&& (ul->sm.state == LINE_REMOVED || ul->sm.stopping == LINE_REMOVED
 					|| (ul->sm.state == LINE_UNREGISTERING
 							&& ul->sm.after_unregister == LINE_REMOVED))) {
 		/* the line of a row deleted (or removed by RPC) before, still on
 		 * its way out: the row is here, so it starts over as a new line
 		 * instead of being freed with the old one */
+		gone = ul->sm;
+		replaced = 1;
 		ustore_drop(ul);
 		ul = NULL;
 	}
 	if(ul == NULL) {
 		if(udb_add_line(r, db_id, sock, env,
 				   udb_start_delay(r->reg_delay, env->rnd), NULL)
-				== 0)
+				== 0) {
 			res->added++;
+			if(replaced)
+				udb_follow(&uuid, &gone, env);
+		}
 		return;
 	}
 	if(ul->row_invalid_why) {
@@ -528,6 +552,7 @@ static void udb_reload_row(const struct row *r, uint64_t db_id,
 		ustore_take_out(ul);
 		if(udb_add_line(&fresh, db_id, sock, env, 0, adopt ? ul : NULL) == 0) {
 			res->changed++;
+			udb_follow(&uuid, &ul->sm, env);
 			struct uline *nl = ustore_find(&uuid);
 			if(nl) {
 				/* the column still holds the old count until the
@@ -557,7 +582,7 @@ static void udb_reload_row(const struct row *r, uint64_t db_id,
 /* a line already on its way out (deleted before, or removed by RPC) */
 static int udb_leaving(const struct uline *ul)
 {
-	return ul->sm.state == LINE_REMOVED
+	return ul->sm.state == LINE_REMOVED || ul->sm.stopping == LINE_REMOVED
 		   || (ul->sm.state == LINE_UNREGISTERING
 				   && ul->sm.after_unregister == LINE_REMOVED);
 }

@@ -13,6 +13,8 @@
 #include "../../core/mod_fix.h"
 #include "../../core/kemi.h"
 #include "../../core/globals.h"
+#include "../../core/timer_ticks.h"
+#include "../../core/cfg/cfg_struct.h"
 #include "uacreg_mod.h"
 #include "uacreg_store.h"
 #include "uacreg_db.h"
@@ -45,6 +47,7 @@ static str uacreg_fail_classes = str_init("bad_auth,forbidden,not_found");
 static int uacreg_reauth_new_dialog = 0;
 static int uacreg_reuse_nonce = 1;
 static int uacreg_refresh_margin = 10;
+static int uacreg_min_expires_max = 86400;
 
 struct line_config uacreg_cfg;
 struct tm_binds uacreg_tmb;
@@ -158,6 +161,11 @@ static int uacreg_parse_classes(str *list, uint32_t *bits)
 					name.s);
 			return -1;
 		}
+		if(c == LINE_FC_LOCAL) {
+			LM_ERR("fail_classes: [local] is a failure of this server "
+				   "(memory, tm), never of the row: it cannot count\n");
+			return -1;
+		}
 		*bits |= LINE_FC_BIT(c);
 	}
 	return 0;
@@ -192,6 +200,10 @@ static int uacreg_check_params(void)
 		LM_ERR("a numeric parameter is out of range (see the README)\n");
 		return -1;
 	}
+	if(uacreg_min_expires_max < 1) {
+		LM_ERR("min_expires_max must be at least 1 (seconds)\n");
+		return -1;
+	}
 	if(uacreg_default_contact.len <= 0) {
 		LM_ERR("default_contact is not set (used for rows without "
 			   "contact_addr)\n");
@@ -209,6 +221,9 @@ static int uacreg_check_params(void)
 	uacreg_cfg.reauth_new_dialog = uacreg_reauth_new_dialog;
 	uacreg_cfg.reuse_nonce = uacreg_reuse_nonce != 0;
 	uacreg_cfg.max_423 = 3;
+	uacreg_cfg.min_expires_max = (uint32_t)uacreg_min_expires_max;
+	/* RFC 3261 Timer F (64*T1) until tm's own fr_timer is known */
+	uacreg_cfg.inflight_max_ms = 32000;
 	return uacreg_parse_classes(
 			&uacreg_fail_classes, &uacreg_cfg.count_classes);
 }
@@ -246,6 +261,29 @@ static int mod_init(void)
 	return 0;
 }
 
+/* How long a REGISTER can stay without a final reply: tm's fr_timer (its
+ * local 408), plus a second for the reply callback. A line that replaces
+ * one with a request in flight waits this long (line_follow). Read when
+ * needed: tm's value can change at run time (cfg_rpc), and not every
+ * process runs child_init. */
+void uacreg_inflight_update(void)
+{
+	static str grp = str_init("tm"), var = str_init("fr_timer");
+	cfg_group_t *group;
+	cfg_mapping_t *map;
+	int ticks;
+
+	/* cfg_get_by_name() refuses variables with a fixup, as tm's timers
+	 * are: read this process's copy of tm's config as tm itself does */
+	if(cfg_lookup_var(&grp, &var, &group, &map) != 0 || group->handle == NULL
+			|| *(group->handle) == NULL || CFG_VAR_TYPE(map) != CFG_VAR_INT)
+		return;
+	ticks = *(int *)((char *)*(group->handle) + map->offset);
+	/* tm keeps it in timer ticks */
+	if(ticks > 0)
+		uacreg_cfg.inflight_max_ms = (uint32_t)TICKS_TO_MS(ticks) + 1000;
+}
+
 static int child_init(int rank)
 {
 	if(rank == PROC_MAIN) {
@@ -280,6 +318,7 @@ static param_export_t params[] = {
 	{"retry_max",          PARAM_INT, &uacreg_retry_max},
 	{"retry_jitter",       PARAM_INT, &uacreg_retry_jitter},
 	{"refresh_margin",     PARAM_INT, &uacreg_refresh_margin},
+	{"min_expires_max",    PARAM_INT, &uacreg_min_expires_max},
 	{"reuse_nonce",        PARAM_INT, &uacreg_reuse_nonce},
 	{"reauth_new_dialog",  PARAM_INT, &uacreg_reauth_new_dialog},
 	{"fail_ceiling",       PARAM_INT, &uacreg_fail_ceiling},

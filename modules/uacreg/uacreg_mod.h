@@ -39,4 +39,7 @@ extern counter_handle_t uacreg_cnt_ceiling;
 extern counter_handle_t uacreg_cnt_shm_pauses;
 extern counter_handle_t uacreg_cnt_reloads_held;
 
+/* sets uacreg_cfg.inflight_max_ms from tm's fr_timer */
+void uacreg_inflight_update(void);
+
 #endif

@@ -14,6 +14,7 @@
 #include "../../core/ut.h"
 #include "../../core/pt.h"
 #include "../../core/trim.h"
+#include "../../core/strutils.h"
 #include "../../core/rand/kam_rand.h"
 #include "../../core/parser/msg_parser.h"
 #include "../../core/parser/parse_uri.h"
@@ -23,7 +24,9 @@
 #include "uacreg_mod.h"
 #include "uacreg_send.h"
 
-#define USEND_AUTH_MAX 2048
+/* room for the credentials: Proxy-Authorization and Authorization, each
+ * with realm, nonce and opaque of up to DIGEST_MAX_FIELD */
+#define USEND_AUTH_MAX 4096
 #define USEND_BUF 4096
 
 /* what a REGISTER needs, copied out of the line under the lock */
@@ -33,11 +36,13 @@ struct usend
 	struct socket_info *sock;
 	unsigned int cseq;
 	str ruri, from, to, proxy, call_id, from_tag, hdrs;
-	/* what the Authorization needs: computed after the lock is released */
-	int with_auth, proxy_auth;
-	struct digest_challenge ch;
+	/* what the credentials need: computed after the lock is released; one
+	 * header per kept challenge (line.h enum line_ch_kind) */
+	int with_auth;
+	int have[LINE_CH_KINDS];
+	struct digest_challenge ch[LINE_CH_KINDS];
 	struct digest_creds cr;
-	uint32_t nc;
+	uint32_t nc[LINE_CH_KINDS];
 	str uuid; /* for the log */
 	char buf[USEND_BUF];
 	char hdr_buf[USEND_AUTH_MAX + 1024];
@@ -101,8 +106,8 @@ static ur_str_t usend_ur(str s)
 	return r;
 }
 
-/* the Authorization value for the challenge copied into us, or -1 */
-static int usend_auth(const struct usend *us, char *out, size_t size)
+/* the credentials for the challenge of kind k copied into us, or -1 */
+static int usend_auth(const struct usend *us, int k, char *out, size_t size)
 {
 	struct digest_request rq;
 	char cnonce[16];
@@ -112,13 +117,14 @@ static int usend_auth(const struct usend *us, char *out, size_t size)
 	rq.method = UR_STR_LIT("REGISTER");
 	rq.uri = usend_ur(us->ruri);
 	rq.body = UR_STR_NULL;
-	rq.nc = us->nc;
+	rq.nc = us->nc[k];
 	rq.cnonce.s = cnonce;
 	rq.cnonce.len = sizeof(cnonce);
-	n = digest_build_authorization(&us->ch, &us->cr, &rq, out, size);
+	n = digest_build_authorization(&us->ch[k], &us->cr, &rq, out, size);
 	if(n < 0)
-		LM_ERR("line [%.*s]: cannot answer the %s challenge (error %d)\n",
-				us->uuid.len, us->uuid.s, digest_alg_name(us->ch.alg), n);
+		LM_ERR("line [%.*s]: cannot answer the %s %s challenge (error %d)\n",
+				us->uuid.len, us->uuid.s, digest_alg_name(us->ch[k].alg),
+				k == LINE_CH_PROXY ? "proxy" : "registrar", n);
 	return n;
 }
 
@@ -164,7 +170,7 @@ static int usend_prepare(
 	struct uline *ul;
 	str rdom, ruser, proxy, caddr, cid, tag;
 	size_t pos = 0, hpos = 0;
-	int i;
+	int i, k;
 
 	if(act->new_dialog || (*ulp)->dyn_len[UL_CALL_ID] == 0) {
 		if(usend_new_dialog(ulp) < 0)
@@ -207,21 +213,15 @@ static int usend_prepare(
 		return -1;
 	us->from = us->to;
 	us->with_auth = act->with_auth;
+	memset(us->have, 0, sizeof(us->have));
 	if(act->with_auth) {
 		memset(&us->ch, 0, sizeof(us->ch));
 		memset(&us->cr, 0, sizeof(us->cr));
-		us->ch.alg = ul->ch_alg;
-		us->ch.qop = ul->ch_qop;
-		us->proxy_auth = ul->ch_proxy;
-		us->nc = ul->sm.nc;
 		const struct
 		{
 			ur_str_t *to;
 			str from;
 		} copies[] = {
-				{&us->ch.realm, ul_dyn(ul, UL_CH_REALM)},
-				{&us->ch.nonce, ul_dyn(ul, UL_CH_NONCE)},
-				{&us->ch.opaque, ul_dyn(ul, UL_CH_OPAQUE)},
 				{&us->cr.username, ul_str(ul, ROW_AUTH_USERNAME)},
 				{&us->cr.password, ul_str(ul, ROW_AUTH_PASSWORD)},
 				{&us->cr.ha1, ul_str(ul, ROW_AUTH_HA1)},
@@ -231,6 +231,28 @@ static int usend_prepare(
 					   copies[i].from)
 					< 0)
 				return -1;
+		/* every kept challenge is answered: a proxy's and the
+		 * registrar's together (RFC 3261 22.3) */
+		for(k = 0; k < LINE_CH_KINDS; k++) {
+			if(!(ul->sm.have_nonce & LINE_CH_BIT(k)))
+				continue;
+			us->have[k] = 1;
+			us->ch[k].alg = ul->ch_alg[k];
+			us->ch[k].qop = ul->ch_qop[k];
+			us->nc[k] = ul->sm.nc[k];
+			if(usend_copy(us->buf, sizeof(us->buf), &pos, &us->ch[k].realm,
+					   ul_dyn(ul, UL_CH(k, UL_CH_REALM)))
+							< 0
+					|| usend_copy(us->buf, sizeof(us->buf), &pos,
+							   &us->ch[k].nonce,
+							   ul_dyn(ul, UL_CH(k, UL_CH_NONCE)))
+							   < 0
+					|| usend_copy(us->buf, sizeof(us->buf), &pos,
+							   &us->ch[k].opaque,
+							   ul_dyn(ul, UL_CH(k, UL_CH_OPAQUE)))
+							   < 0)
+				return -1;
+		}
 	}
 	us->sock = ul->sock;
 	us->cseq = act->cseq;
@@ -239,29 +261,37 @@ static int usend_prepare(
 	return 0;
 }
 
-/* After the lock: the Authorization header, when the request carries one.
- * 0 or -1 (the challenge cannot be answered). */
+/* After the lock: the credentials, one header per kept challenge
+ * (Proxy-Authorization first, then Authorization). 0 or -1 (a challenge
+ * cannot be answered). */
 static int usend_finish(struct usend *us)
 {
-	const char *name =
-			us->proxy_auth ? "Proxy-Authorization: " : "Authorization: ";
-	size_t nlen = strlen(name), room;
+	static const int order[LINE_CH_KINDS] = {LINE_CH_PROXY, LINE_CH_WWW};
+	const char *name;
+	size_t nlen, room;
 	char *auth;
-	int alen;
+	int alen, i, k;
 
 	if(!us->with_auth)
 		return 0;
-	/* after Contact and Expires, over their NUL */
-	auth = us->hdrs.s + us->hdrs.len;
-	room = sizeof(us->hdr_buf) - (size_t)(auth - us->hdr_buf);
-	if(room < nlen + 3)
-		return -1;
-	memcpy(auth, name, nlen);
-	alen = usend_auth(us, auth + nlen, room - nlen - 3);
-	if(alen < 0 || (size_t)alen + nlen + 3 > room)
-		return -1;
-	memcpy(auth + nlen + alen, "\r\n", 3); /* and the NUL */
-	us->hdrs.len += (int)nlen + alen + 2;
+	for(i = 0; i < LINE_CH_KINDS; i++) {
+		k = order[i];
+		if(!us->have[k])
+			continue;
+		name = k == LINE_CH_PROXY ? "Proxy-Authorization: " : "Authorization: ";
+		nlen = strlen(name);
+		/* after Contact, Expires and any header before, over their NUL */
+		auth = us->hdrs.s + us->hdrs.len;
+		room = sizeof(us->hdr_buf) - (size_t)(auth - us->hdr_buf);
+		if(room < nlen + 3)
+			return -1;
+		memcpy(auth, name, nlen);
+		alen = usend_auth(us, k, auth + nlen, room - nlen - 3);
+		if(alen < 0 || (size_t)alen + nlen + 3 > room)
+			return -1;
+		memcpy(auth + nlen + alen, "\r\n", 3); /* and the NUL */
+		us->hdrs.len += (int)nlen + alen + 2;
+	}
 	return 0;
 }
 
@@ -280,7 +310,13 @@ void usend_register(struct uline *ul, const struct line_send *act)
 	us = pkg_malloc(sizeof(*us));
 	if(us == NULL || usend_prepare(&ul, act, us) < 0) {
 		str uuid = ul_str(ul, ROW_L_UUID);
-		LM_ERR("line [%.*s]: cannot build the REGISTER\n", uuid.len, uuid.s);
+		/* ours, not the carrier's: a retry that never counts */
+		LM_ERR("line [%.*s]: cannot build the REGISTER (%s): retry, not "
+			   "counted\n",
+				uuid.len, uuid.s,
+				us == NULL ? "no private memory"
+						   : "no shared memory for a new dialog, or a header "
+							 "too long");
 		env = ul_env();
 		old_state = ul->sm.state;
 		old_fc = ul->sm.fail_class;
@@ -335,12 +371,13 @@ failed:
 		if(ul) {
 			str uuid = ul_str(ul, ROW_L_UUID);
 			if(built)
-				LM_ERR("line [%.*s]: tm could not send the REGISTER "
-					   "(transport)\n",
+				LM_ERR("line [%.*s]: tm could not send the REGISTER (local): "
+					   "retry, not counted\n",
 						uuid.len, uuid.s);
 			else
-				LM_ERR("line [%.*s]: cannot build the REGISTER\n", uuid.len,
-						uuid.s);
+				LM_ERR("line [%.*s]: cannot build the credentials: retry, "
+					   "not counted\n",
+						uuid.len, uuid.s);
 			env = ul_env();
 			old_state = ul->sm.state;
 			old_fc = ul->sm.fail_class;
@@ -366,29 +403,34 @@ static uint32_t usend_header_uint(struct hdr_field *h)
 	return v;
 }
 
-/* Expires granted to our Contact (the one whose user is our l_uuid):
- * its expires parameter, else the Expires header, else -1 */
-static int64_t usend_granted(struct sip_msg *rpl, const str *uuid, int *listed)
+/* Expires granted to our Contact: the one whose URI equals the one we
+ * sent (RFC 3261 10.2.4, compared as 19.1.4 says: user, password, host,
+ * port, and the transport, user, ttl, method and maddr parameters). Another
+ * binding with our user part (an old contact_addr of ours, another SBC's
+ * line with the same l_uuid) is not ours. Its expires parameter, else the
+ * Expires header, else -1. */
+static int64_t usend_granted(
+		struct sip_msg *rpl, const str *contact, int *listed)
 {
 	struct hdr_field *h;
 	contact_t *c;
-	struct sip_uri puri;
 	int64_t hdr_expires = -1;
 	unsigned int v;
+	str ours = *contact;
 
 	*listed = 0;
 	for(h = rpl->headers; h; h = h->next) {
 		if(h->type == HDR_EXPIRES_T)
 			hdr_expires = usend_header_uint(h);
 	}
+	if(ours.len == 0)
+		return hdr_expires;
 	for(h = rpl->contact; h; h = next_sibling_hdr(h)) {
 		if(parse_contact(h) < 0 || h->parsed == NULL)
 			continue;
 		for(c = ((contact_body_t *)h->parsed)->contacts; c; c = c->next) {
-			if(parse_uri(c->uri.s, c->uri.len, &puri) < 0)
-				continue;
-			if(puri.user.len != uuid->len
-					|| memcmp(puri.user.s, uuid->s, uuid->len) != 0)
+			/* 0: equal; unparsable or different: not ours */
+			if(cmp_uri_str(&c->uri, &ours) != 0)
 				continue;
 			*listed = 1;
 			if(c->expires && c->expires->body.len
@@ -441,7 +483,7 @@ static void usend_challenge(
 }
 
 static void usend_summarise(struct sip_msg *rpl, int code, const str *uuid,
-		int ha1_len, struct line_reply *r, int *listed)
+		const str *contact, int ha1_len, struct line_reply *r, int *listed)
 {
 	struct hdr_field *h;
 
@@ -460,7 +502,7 @@ static void usend_summarise(struct sip_msg *rpl, int code, const str *uuid,
 	if(code == 401 || code == 407)
 		usend_challenge(rpl, code, ha1_len, r);
 	else if(code >= 200 && code < 300)
-		r->granted = usend_granted(rpl, uuid, listed);
+		r->granted = usend_granted(rpl, contact, listed);
 	for(h = rpl->headers; h; h = h->next) {
 		if(h->type == HDR_MIN_EXPIRES_T)
 			r->min_expires = usend_header_uint(h);
@@ -470,11 +512,13 @@ static void usend_summarise(struct sip_msg *rpl, int code, const str *uuid,
 }
 
 /* Keeps the reply's reason phrase and, when the machine says so, its
- * challenge for answers and refreshes. The line may move: *ulp follows. */
-static void usend_keep_reply(struct uline **ulp, const struct line_reply *r,
+ * challenge (in the slot of its kind) for answers and refreshes. The line
+ * may move: *ulp follows. -1 when the challenge could not be kept. */
+static int usend_keep_reply(struct uline **ulp, const struct line_reply *r,
 		str reason, int keep_challenge)
 {
 	const str *vals[UL_DYN_COUNT] = {0};
+	int k = line_ch_kind(r->code);
 	str realm = {(char *)r->ch.realm.s, (int)r->ch.realm.len};
 	str nonce = {(char *)r->ch.nonce.s, (int)r->ch.nonce.len};
 	str opaque = {(char *)r->ch.opaque.s, (int)r->ch.opaque.len};
@@ -486,15 +530,25 @@ static void usend_keep_reply(struct uline **ulp, const struct line_reply *r,
 		reason.len = UL_REASON_MAX;
 	vals[UL_REASON] = &reason;
 	if(keep_challenge) {
-		vals[UL_CH_REALM] = &realm;
-		vals[UL_CH_NONCE] = &nonce;
-		vals[UL_CH_OPAQUE] = &opaque;
+		vals[UL_CH(k, UL_CH_REALM)] = &realm;
+		vals[UL_CH(k, UL_CH_NONCE)] = &nonce;
+		vals[UL_CH(k, UL_CH_OPAQUE)] = &opaque;
 	}
-	if(ul_set_dyn(ulp, vals) < 0 || !keep_challenge)
-		return;
-	(*ulp)->ch_alg = (uint8_t)r->ch.alg;
-	(*ulp)->ch_qop = (uint8_t)r->ch.qop;
-	(*ulp)->ch_proxy = r->code == 407;
+	if(ul_set_dyn(ulp, vals) < 0) {
+		if(!keep_challenge)
+			return 0; /* only the reason phrase is lost */
+		/* the reason alone, so the log says what came */
+		vals[UL_CH(k, UL_CH_REALM)] = NULL;
+		vals[UL_CH(k, UL_CH_NONCE)] = NULL;
+		vals[UL_CH(k, UL_CH_OPAQUE)] = NULL;
+		ul_set_dyn(ulp, vals);
+		return -1;
+	}
+	if(!keep_challenge)
+		return 0;
+	(*ulp)->ch_alg[k] = (uint8_t)r->ch.alg;
+	(*ulp)->ch_qop[k] = (uint8_t)r->ch.qop;
+	return 0;
 }
 
 static void usend_log(const struct uline *ul, const struct line_reply *r,
@@ -526,15 +580,30 @@ static void usend_log(const struct uline *ul, const struct line_reply *r,
 			LM_NOTICE("line [%.*s]: the challenge was unusable (error %d)\n",
 					uuid.len, uuid.s, r->challenge_err);
 		else if(realm.len > 0 && !ur_str_eq(usend_ur(realm), r->ch.realm))
-			LM_NOTICE("line [%.*s]: the challenge is for realm [%.*s], not "
-					  "the row's [%.*s]\n",
-					uuid.len, uuid.s, (int)r->ch.realm.len, r->ch.realm.s,
-					realm.len, realm.s);
+			LM_NOTICE("line [%.*s]: the %s challenge is for realm [%.*s], "
+					  "not the row's [%.*s]%s\n",
+					uuid.len, uuid.s, r->code == 407 ? "proxy" : "registrar",
+					(int)r->ch.realm.len, r->ch.realm.s, realm.len, realm.s,
+					r->code == 407 ? " (a proxy in its own realm is answered "
+									 "only when the row names it in "
+									 "auth_proxy)"
+								   : "");
+		else if(!r->ch.stale)
+			LM_NOTICE("line [%.*s]: challenge after challenge in new realms "
+					  "(%d in one attempt): starting over after the "
+					  "backoff\n",
+					uuid.len, uuid.s, LINE_CH_ROUNDS_MAX + 1);
 		else
 			LM_NOTICE("line [%.*s]: the carrier calls every answer stale "
 					  "(stale=true): starting over after the backoff\n",
 					uuid.len, uuid.s);
 	}
+	if(r->code == 423 && uacreg_cfg.min_expires_max > 0
+			&& r->min_expires > uacreg_cfg.min_expires_max)
+		LM_WARN("line [%.*s]: 423 asks Min-Expires %u, above min_expires_max "
+				"%u: asking for %u at most\n",
+				uuid.len, uuid.s, r->min_expires, uacreg_cfg.min_expires_max,
+				uacreg_cfg.min_expires_max);
 	if((bits & LINE_R_REGISTERED) && listed == 0)
 		LM_NOTICE("line [%.*s]: 200 OK does not list our Contact; assuming "
 				  "%u s\n",
@@ -561,9 +630,11 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 	struct line_env env;
 	struct uline *ul;
 	uint32_t id, gen16, attempt16;
-	int bits, old_state, old_fc, listed, ha1_len = 0;
+	int bits, old_state, old_fc, listed, ha1_len = 0, k, kept = 0;
 	char uuid_buf[ROW_MAX_STR];
-	str uuid = {uuid_buf, 0}, reason = STR_NULL;
+	/* our Contact URI as sent: sip:<l_uuid>@<contact_addr> */
+	char contact_buf[ROW_MAX_STR + 512];
+	str uuid = {uuid_buf, 0}, reason = STR_NULL, contact = {contact_buf, 0};
 
 	if(ps->param == NULL)
 		return;
@@ -580,9 +651,16 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 	ul = usend_line_of(id, gen16);
 	if(ul) {
 		str u = ul_str(ul, ROW_L_UUID);
+		str caddr = ul_str(ul, ROW_CONTACT_ADDR);
+		int n;
 		memcpy(uuid_buf, u.s, u.len);
 		uuid.len = u.len;
 		ha1_len = ul->slen[ROW_AUTH_HA1];
+		if(caddr.len == 0)
+			caddr = uacreg_default_contact;
+		n = snprintf(contact_buf, sizeof(contact_buf), "sip:%.*s@%.*s", u.len,
+				u.s, caddr.len, caddr.s);
+		contact.len = n > 0 && n < (int)sizeof(contact_buf) ? n : 0;
 	}
 	ustore_unlock();
 	if(ul == NULL) {
@@ -590,7 +668,7 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 				ps->code);
 		return;
 	}
-	usend_summarise(ps->rpl, ps->code, &uuid, ha1_len, &r, &listed);
+	usend_summarise(ps->rpl, ps->code, &uuid, &contact, ha1_len, &r, &listed);
 
 	ustore_lock();
 	ul = usend_line_of(id, gen16);
@@ -607,14 +685,31 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 	env = ul_env();
 	old_state = ul->sm.state;
 	old_fc = ul->sm.fail_class;
+	/* what the machine needs to tell a refused answer from a new
+	 * challenge: the realm of the challenge of this kind we answered */
+	k = line_ch_kind(r.code);
+	if(ul->sm.have_nonce & LINE_CH_BIT(k))
+		r.kept_realm = usend_ur(ul_dyn(ul, UL_CH(k, UL_CH_REALM)));
+	r.row_has_proxy = ul->slen[ROW_AUTH_PROXY] > 0;
 	bits = line_on_reply(&ul->sm, &r, usend_ur(ul_str(ul, ROW_REALM)), &env);
 	if(!(bits & LINE_R_IGNORED)) {
-		usend_keep_reply(&ul, &r, reason, bits & LINE_R_KEEP_CHALLENGE);
+		kept = bits & LINE_R_KEEP_CHALLENGE;
+		if(usend_keep_reply(&ul, &r, reason, kept) < 0) {
+			/* An answer must never be built from a nonce other than the
+			 * one the carrier just sent: the carrier would refuse it and
+			 * the line would count a wrong password. Ours, not counted. */
+			str u = ul_str(ul, ROW_L_UUID);
+			LM_ERR("line [%.*s]: cannot keep the %d challenge (no shared "
+				   "memory): retry after the backoff, not counted\n",
+					u.len, u.s, r.code);
+			bits |= line_on_local_error(&ul->sm, &env);
+			kept = 0;
+		}
 		usend_log(ul, &r, bits, listed);
 	}
 	ustore_apply(ul, old_state, old_fc, bits);
 	ustore_unlock();
-	if(bits & LINE_R_KEEP_CHALLENGE)
+	if(kept)
 		counter_inc(uacreg_cnt_challenges);
 	if(bits & LINE_R_AUTO_SWITCH)
 		counter_inc(uacreg_cnt_auto_switch);

@@ -227,9 +227,8 @@ int ul_adopt(struct uline **ulp, const struct uline *old)
 	if(ul_set_dyn(ulp, vals) < 0)
 		return -1;
 	ul = *ulp;
-	ul->ch_alg = old->ch_alg;
-	ul->ch_qop = old->ch_qop;
-	ul->ch_proxy = old->ch_proxy;
+	memcpy(ul->ch_alg, old->ch_alg, sizeof(ul->ch_alg));
+	memcpy(ul->ch_qop, old->ch_qop, sizeof(ul->ch_qop));
 	line_adopt(&ul->sm, &old->sm, &env);
 	return 0;
 }

@@ -27,17 +27,23 @@
 #define UL_P_DELETE 0x04  /* the route ran: delete (or disable) the row */
 #define UL_P_FREE 0x08	  /* removed: forget the line */
 
-/* dynamic strings of a line: its dialog and the kept challenge */
+/* dynamic strings of a line: its dialog and the kept challenges, one of
+ * each kind (line.h enum line_ch_kind: the registrar's 401, a proxy's 407) */
 enum ul_dyn
 {
 	UL_CALL_ID = 0,
 	UL_FROM_TAG,
-	UL_CH_REALM,
+	UL_CH_REALM, /* WWW-Authenticate (401) */
 	UL_CH_NONCE,
 	UL_CH_OPAQUE,
+	UL_PCH_REALM, /* Proxy-Authenticate (407) */
+	UL_PCH_NONCE,
+	UL_PCH_OPAQUE,
 	UL_REASON, /* last reply's reason phrase */
 	UL_DYN_COUNT
 };
+/* the realm, nonce or opaque (UL_CH_*) of the challenge of kind k */
+#define UL_CH(k, f) ((enum ul_dyn)((f) + ((k) == LINE_CH_PROXY ? 3 : 0)))
 
 #define UL_REASON_MAX 48
 /* Room for the dynamic strings a line starts with: our Call-ID and From tag
@@ -50,28 +56,27 @@ enum ul_dyn
 struct uline
 {
 	struct line_sm sm;
-	uint32_t id;				/* table id */
-	uint32_t row_expires;		/* expires column as loaded */
-	uint64_t db_id;				/* the row's `id` column (BIGINT ok) */
-	uint64_t fingerprint;		/* row_reg_fingerprint() of the loaded row */
-	uint32_t row_flags;			/* flags column as loaded */
-	uint32_t reg_delay;			/* seconds */
-	uint32_t db_count;			/* fail_count as last read from or written
+	uint32_t id;				   /* table id */
+	uint32_t row_expires;		   /* expires column as loaded */
+	uint64_t db_id;				   /* the row's `id` column (BIGINT ok) */
+	uint64_t fingerprint;		   /* row_reg_fingerprint() of the loaded row */
+	uint32_t row_flags;			   /* flags column as loaded */
+	uint32_t reg_delay;			   /* seconds */
+	uint32_t db_count;			   /* fail_count as last read from or written
 								 * to SQL: what the ceiling's write expects */
-	uint32_t reload_epoch;		/* last reload that saw the row */
-	struct uline *next_pending; /* the pending list (see ustore_pend) */
-	uint8_t pending;			/* UL_P_* */
-	uint8_t keep;				/* the ceiling route asked to keep the row */
-	uint8_t ch_alg;				/* enum digest_alg of the kept challenge */
-	uint8_t ch_qop;				/* DIGEST_QOP_* offered */
-	uint8_t ch_proxy;			/* the challenge was a 407 */
-	uint8_t row_ceiling_null;	/* fail_ceiling column is NULL */
-	int8_t row_dialog_mode;		/* reauth_new_dialog column, -1 NULL */
-	uint8_t row_inull;			/* ROW_N_* of the loaded row */
-	uint8_t in_ceiling;			/* the uacreg process runs its ceiling flow */
-	uint8_t stale;				/* the row in SQL is no longer the loaded one:
+	uint32_t reload_epoch;		   /* last reload that saw the row */
+	struct uline *next_pending;	   /* the pending list (see ustore_pend) */
+	uint8_t pending;			   /* UL_P_* */
+	uint8_t keep;				   /* the ceiling route asked to keep the row */
+	uint8_t ch_alg[LINE_CH_KINDS]; /* enum digest_alg of each kept challenge */
+	uint8_t ch_qop[LINE_CH_KINDS]; /* DIGEST_QOP_* offered */
+	uint8_t row_ceiling_null;	   /* fail_ceiling column is NULL */
+	int8_t row_dialog_mode;		   /* reauth_new_dialog column, -1 NULL */
+	uint8_t row_inull;			   /* ROW_N_* of the loaded row */
+	uint8_t in_ceiling;		  /* the uacreg process runs its ceiling flow */
+	uint8_t stale;			  /* the row in SQL is no longer the loaded one:
 								 * the next reload starts the line anew */
-	struct socket_info *sock;	/* from the socket column, NULL = default */
+	struct socket_info *sock; /* from the socket column, NULL = default */
 	/* the row became invalid after the line was loaded: the line runs on
 	 * as loaded (see udb_keep_invalid); a static reason, wall-clock time */
 	const char *row_invalid_why;

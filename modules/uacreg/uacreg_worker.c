@@ -479,7 +479,9 @@ void uworker_shutdown(void)
 		ul = table_get(&ustore->table, id);
 		if(ul->sm.expires_at <= env.now)
 			continue;
-		line_disable(&ul->sm, &env);
+		/* nothing can wait for a reply any more: a REGISTER in flight is
+		 * abandoned, and the unregister goes now */
+		line_shutdown(&ul->sm, &env);
 		act = line_on_due(&ul->sm, &env);
 		if(act.send) {
 			usend_register(ul, &act);

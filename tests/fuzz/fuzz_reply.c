@@ -97,6 +97,8 @@ static void read_config(struct input *in, struct line_config *cfg)
 	cfg->reauth_new_dialog = (int8_t)in_u8(in) % 4;
 	cfg->reuse_nonce = in_u8(in) & 1;
 	cfg->max_423 = in_u8(in) & 0x80 ? in_u32(in) : in_u8(in) % 5;
+	cfg->min_expires_max = in_small_u32(in);
+	cfg->inflight_max_ms = in_small_u32(in);
 }
 
 static void read_reply(struct input *in, const struct line_sm *sm,
@@ -128,7 +130,10 @@ static void read_reply(struct input *in, const struct line_sm *sm,
 			break;
 	}
 	r->min_expires = (flags >> 6) & 1 ? in_small_u32(in) : 0;
-	r->retry_after = in_u8(in) & 1 ? in_small_u32(in) : 0;
+	flags = in_u8(in);
+	r->retry_after = flags & 1 ? in_small_u32(in) : 0;
+	r->kept_realm = (flags >> 1) & 1 ? r->ch.realm : UR_STR_LIT("kept");
+	r->row_has_proxy = (flags >> 2) & 1;
 }
 
 enum ev
@@ -136,6 +141,7 @@ enum ev
 	EV_DUE,
 	EV_REPLY,
 	EV_SEND_ERROR,
+	EV_LOCAL_ERROR,
 	EV_ENABLE,
 	EV_DISABLE,
 	EV_REMOVE,
@@ -161,7 +167,7 @@ static int sending(int state)
 
 static int counts(const struct line_config *cfg, int fc)
 {
-	return fc > LINE_FC_NONE && fc < LINE_FC_COUNT
+	return fc > LINE_FC_NONE && fc < LINE_FC_COUNT && fc != LINE_FC_LOCAL
 		   && (cfg->count_classes & LINE_FC_BIT(fc));
 }
 
@@ -172,7 +178,10 @@ static void check_always(
 	CHECK(sm->state < LINE_STATE_COUNT);
 	CHECK(sm->announced < LINE_STATE_COUNT);
 	CHECK(sm->fail_class < LINE_FC_COUNT);
-	CHECK(sm->auth_sent <= LINE_AUTH_ANSWER);
+	CHECK(sm->auth_sent[LINE_CH_WWW] <= LINE_AUTH_ANSWER);
+	CHECK(sm->auth_sent[LINE_CH_PROXY] <= LINE_AUTH_ANSWER);
+	CHECK(sm->ch_rounds <= LINE_CH_ROUNDS_MAX);
+	CHECK(sm->stopping == 0 || sending(sm->state));
 	CHECK(sm->cseq < 0x80000000u);
 	if(stopped(sm->state))
 		CHECK(sm->due == 0);
@@ -208,9 +217,15 @@ static void check_send(const struct line_sm *before, const struct line_sm *sm,
 	CHECK(sm->sent_new_dialog == (s->new_dialog != 0));
 	CHECK(sm->last_sent == now);
 	if(s->with_auth)
-		CHECK(sm->have_nonce && sm->nc >= 1 && sm->auth_sent != LINE_AUTH_NONE);
+		CHECK(sm->have_nonce
+				&& ((sm->nc[LINE_CH_WWW] >= 1
+							&& sm->auth_sent[LINE_CH_WWW] != LINE_AUTH_NONE)
+						|| (sm->nc[LINE_CH_PROXY] >= 1
+								&& sm->auth_sent[LINE_CH_PROXY]
+										   != LINE_AUTH_NONE)));
 	else
-		CHECK(sm->auth_sent == LINE_AUTH_NONE);
+		CHECK(sm->auth_sent[LINE_CH_WWW] == LINE_AUTH_NONE
+				&& sm->auth_sent[LINE_CH_PROXY] == LINE_AUTH_NONE);
 	if(sm->state == LINE_UNREGISTERING)
 		CHECK(s->expires == 0);
 	else
@@ -239,12 +254,13 @@ static void check_transition(const struct line_sm *before,
 	if(ret & LINE_R_STATE)
 		CHECK(sm->announced == sm->state);
 	if(ret & LINE_R_KEEP_CHALLENGE)
-		CHECK(sm->have_nonce && sm->nc == 0);
+		CHECK(sm->have_nonce
+				&& (sm->nc[LINE_CH_WWW] == 0 || sm->nc[LINE_CH_PROXY] == 0));
 	if(ret & LINE_R_AUTO_SWITCH)
 		CHECK(!before->auto_new_dialog && sm->auto_new_dialog);
 	/* the count */
 	if(sm->fail_count > before->fail_count) {
-		CHECK(ev == EV_REPLY || ev == EV_SEND_ERROR);
+		CHECK(ev == EV_REPLY);
 		CHECK(sm->fail_count == before->fail_count + 1);
 		CHECK((ret & (LINE_R_COUNT | LINE_R_FAILED))
 				== (LINE_R_COUNT | LINE_R_FAILED));
@@ -253,6 +269,11 @@ static void check_transition(const struct line_sm *before,
 		CHECK(sm->fail_count == 0 && (ret & LINE_R_COUNT));
 		CHECK((ev == EV_REPLY && (ret & LINE_R_REGISTERED)) || ev == EV_RESET);
 	}
+	/* our own failures never count, whatever count_classes says */
+	if((ret & LINE_R_FAILED) && sm->fail_class == LINE_FC_LOCAL)
+		CHECK(sm->fail_count == before->fail_count && !(ret & LINE_R_COUNT));
+	if(ev == EV_SEND_ERROR || ev == EV_LOCAL_ERROR)
+		CHECK(sm->fail_count == before->fail_count);
 	/* outages never count, whatever else happens */
 	if((ret & LINE_R_FAILED)
 			&& (sm->fail_class == LINE_FC_TIMEOUT
@@ -325,6 +346,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			case EV_SEND_ERROR:
 				ret = line_on_send_error(
 						&sm, sm.attempt + (int8_t)in_u8(&in) % 2, &env);
+				break;
+			case EV_LOCAL_ERROR:
+				ret = line_on_local_error(&sm, &env);
 				break;
 			case EV_ENABLE:
 				ret = line_enable(&sm, &env);

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import DB, SCHEMA, MariaDB, RpcError, free_port, wait_for
+from conftest import DB, SCHEMA, MariaDB, RpcError, free_port, wait_for, wait_stable
 
 BOOK = "registrar.xml"
 
@@ -53,12 +53,13 @@ def test_wrong_password_reaches_ceiling_and_is_deleted(db, kamailio, sipp):
     assert_gone_from_memory(k, "bad")
     assert "line [bad]: deleted after 3 failures (failure ceiling)" in k.log_text()
     # it stopped at once: exactly three wrong answers went out, then nothing
-    time.sleep(1.5)  # let sipp write its trace
-    assert len(s.requests("bad", authorized=True)) == 3
+    wait_for(lambda: len(s.requests("bad", authorized=True)) == 3, 10,
+             what="sipp's trace of the three answers")
     sent = len(s.registers("bad"))
     ok1, ok2 = s.oks("good1"), s.oks("good2")
-    time.sleep(5)
+    time.sleep(5)  # intentional: nothing more may go out for "bad" in 5 s
     assert len(s.registers("bad")) == sent
+    assert len(s.requests("bad", authorized=True)) == 3
     # the good lines beside it kept registering and refreshing
     assert s.oks("good1") > ok1 and s.oks("good2") > ok2
     for l in ("good1", "good2"):
@@ -96,13 +97,14 @@ def test_restart_continues_the_count_from_the_column(db, kamailio, sipp):
     before = column(db, "bad")
     assert 1 <= before < 4, before
     assert ceiling_events(db, "bad") == []
-    time.sleep(1.5)  # let sipp write its trace
-    sent_before = len(s.requests("bad", authorized=True))
+    sent_before = wait_stable(lambda: len(s.requests("bad", authorized=True)),
+                              what="sipp's trace of the first run")
     assert sent_before >= before
 
     k.start()
     wait_for(lambda: not exists(db, "bad"), 40, what="the bad row deleted after the restart")
-    time.sleep(1.5)
+    wait_for(lambda: len(s.requests("bad", authorized=True)) - sent_before >= 4 - before, 10,
+             what="sipp's trace of the second run")
     # the ceiling came at 4 in total: only 4 - before wrong answers after
     # the restart, not 4
     after = len(s.requests("bad", authorized=True)) - sent_before
@@ -124,7 +126,7 @@ def test_a_row_loaded_at_its_ceiling_never_sends(db, kamailio, sipp):
     assert [e[1] for e in ceiling_events(db, "atceil")] == ["3"]
     assert_gone_from_memory(k, "atceil")
     k.wait_state("below", "registered", 20)
-    time.sleep(1.5)
+    time.sleep(1.5)  # intentional: atceil would have gone with below; it must not
     assert s.registers("atceil") == []
 
 
@@ -165,10 +167,11 @@ def test_the_route_keeps_the_row_disabled(db, kamailio, sipp):
     k.wait_state("kept", "disabled", 10)
     assert k.info("kept")["flags"] & 1
     assert ceiling_events(db, "kept") == [["bad_auth", "2"]]
-    time.sleep(1.5)
+    wait_for(lambda: len(s.requests("kept", authorized=True)) == 2, 10,
+             what="sipp's trace of the two answers")
     sent = len(s.registers("kept"))
+    time.sleep(4)  # intentional: a kept line sends nothing more
     assert len(s.requests("kept", authorized=True)) == 2
-    time.sleep(4)
     assert len(s.registers("kept")) == sent
     assert exists(db, "kept") and k.state("kept") == "disabled"
     assert len(ceiling_events(db, "kept")) == 1
@@ -233,17 +236,18 @@ def test_database_down_at_the_ceiling(procs, tmp_path, kamailio, db, sipp):
         k.wait_state("good", "registered", 20)
         assert k.state("dbout") == "new"
         own.stop()
-        # (with MariaDB down the row cannot be re-read: "ok: ... as loaded")
-        assert k.rpc("uacreg.refresh", "dbout").startswith("ok")
+        # the row cannot be re-read: the line is refreshed as loaded
+        assert k.rpc("uacreg.refresh", "dbout") == "ok: database unavailable, refreshed as loaded"
 
         k.wait_state("dbout", "ceiling", 30)
         route = "uacreg-ceiling: dbout "
         wait_for(lambda: "line [dbout]: cannot write fail_count 2: will retry (the ceiling "
                  "route waits for it)" in k.log_text(), 10, what="the count's write failing")
-        time.sleep(1.5)
+        wait_for(lambda: len(s.requests("dbout", authorized=True)) == 2, 10,
+                 what="sipp's trace of the two answers")
         sent = len(s.registers("dbout"))
+        time.sleep(4)  # intentional: several retries of the write, and no REGISTER
         assert len(s.requests("dbout", authorized=True)) == 2
-        time.sleep(4)  # several retries of the write
         assert k.state("dbout") == "ceiling"
         assert len(s.registers("dbout")) == sent
         # the route waits for the count to be in SQL
@@ -254,7 +258,7 @@ def test_database_down_at_the_ceiling(procs, tmp_path, kamailio, db, sipp):
         wait_for(lambda: odb.value("SELECT COUNT(*) FROM uacreg WHERE l_uuid='dbout'") == "0",
                  30, what="the delete once MariaDB is back")
         assert_gone_from_memory(k, "dbout")
-        time.sleep(2)
+        time.sleep(2)  # intentional: the route must not run a second time
         assert k.log_text().count(route) == 1
         # the route ran with MariaDB up: its INSERT is there, once
         assert odb.sql("SELECT state, code FROM test_events WHERE kind='ceiling'") == \

@@ -93,12 +93,16 @@ def test_strict_carrier_each_mode_in_one_run(db, kamailio, sipp):
         assert info["reauth_new_dialog"] == 2, info
         assert info["fail_count"] == 0, info
         assert f"line [{l}]: {SWITCH_LOG}" in k.log_text()
-        # the 400 answered credentials in the challenged dialog, the retry
-        # went out at once in a new one
+        # the 400 answered credentials in the challenged dialog; the new
+        # dialog went out at once, without credentials (the old dialog's
+        # nonce is not reused: a fresh challenge), then the answer in a
+        # dialog of its own
         r = s.requests(l)
-        assert [m.authorized for m in r[:3]] == [False, True, True], [(m.call_id, m.cseq, m.authorized) for m in r]
+        assert [m.authorized for m in r[:4]] == [False, True, False, True], \
+            [(m.call_id, m.cseq, m.authorized) for m in r]
         assert r[1].call_id == r[0].call_id and r[1].cseq == r[0].cseq + 1
         assert r[2].call_id != r[0].call_id and r[2].cseq == 1
+        assert r[3].call_id not in (r[0].call_id, r[2].call_id) and r[3].cseq == 1
     # the switch is no failure: no retry_wait on the way to registered
     assert db.sql("SELECT COUNT(*) FROM test_events WHERE kind='state' AND state='retry_wait' "
                   "AND l_uuid IN ('nd2', 'nd2c1')") == [["0"]]

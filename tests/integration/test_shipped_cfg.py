@@ -94,7 +94,7 @@ def test_ceiling_route_archives_reports_once_and_deletes(db, kamailio, sipp, adm
     for l in ("good1", "good2"):
         assert k.state(l) == "registered"
     n = len(carrier.registers("bad-user"))
-    time.sleep(4)
+    time.sleep(4)  # intentional: nothing may be sent after the ceiling
     assert len(carrier.registers("bad-user")) == n, "REGISTERs after the ceiling"
     assert len(admin.reports) == 1
     assert "Wr0ngPassw0rd" not in k.log_text()

@@ -64,6 +64,7 @@ def test_below_the_reserve_lines_wait_instead_of_failing(db, kamailio, sipp):
     # per line: nothing was sent twice because of memory
     summ = k.rpc("uacreg.summary")
     assert summ["fail_classes"].get("transport", 0) == 0, summ
+    assert summ["fail_classes"].get("local", 0) == 0, summ
     per_line = {}
     for m in s.requests():
         per_line.setdefault(m.user(), []).append((m.cseq, m.authorized))

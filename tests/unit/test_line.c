@@ -18,6 +18,9 @@ struct t
 	struct line_send sent; /* the last REGISTER sent */
 	int nsent;			   /* REGISTERs sent so far */
 	ur_str_t realm;		   /* the row's realm */
+	int row_has_proxy;	   /* the row's auth_proxy is set */
+	/* the realm of the challenge of each kind kept, as the glue keeps it */
+	ur_str_t kept[LINE_CH_KINDS];
 };
 
 static struct line_config test_config(void)
@@ -37,6 +40,8 @@ static struct line_config test_config(void)
 	c.reauth_new_dialog = LINE_DIALOG_SAME;
 	c.reuse_nonce = 1;
 	c.max_423 = 3;
+	c.min_expires_max = 86400;
+	c.inflight_max_ms = 32000;
 	return c;
 }
 
@@ -100,9 +105,18 @@ static struct line_reply challenge_of(
 	return r;
 }
 
+/* what the glue does around line_on_reply: the kept realm of the reply's
+ * kind in, the challenge kept when the machine says so */
 static int t_reply_r(struct t *t, struct line_reply r)
 {
-	return line_on_reply(&t->sm, &r, t->realm, &t->env);
+	int k = line_ch_kind(r.code), ret;
+
+	r.kept_realm = t->kept[k];
+	r.row_has_proxy = t->row_has_proxy;
+	ret = line_on_reply(&t->sm, &r, t->realm, &t->env);
+	if(ret & LINE_R_KEEP_CHALLENGE)
+		t->kept[k] = r.ch.realm;
+	return ret;
 }
 
 /* a reply to the last REGISTER sent */
@@ -260,11 +274,11 @@ static void test_register_401_answer_same_dialog_in_mode_0(void **state)
 	assert_int_equal(t.sm.due, t.env.now);
 	s = t_due(&t);
 	assert_int_equal(s.with_auth, 1);
-	assert_int_equal(t.sm.nc, 1);
+	assert_int_equal(t.sm.nc[LINE_CH_WWW], 1);
 	assert_int_equal(s.new_dialog, 0);
 	assert_int_equal(s.cseq, 2);
 	assert_int_equal(t.sm.state, LINE_AUTHENTICATING);
-	assert_int_equal(t.sm.auth_sent, LINE_AUTH_ANSWER);
+	assert_int_equal(t.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_ANSWER);
 	assert_true(t_reply(&t, 200) & LINE_R_REGISTERED);
 	assert_int_equal(t.sm.fail_count, 0);
 }
@@ -279,7 +293,7 @@ static void test_register_401_answer_new_dialog_in_mode_1(void **state)
 	t_challenge(&t, 401, 0);
 	s = t_due(&t);
 	assert_int_equal(s.with_auth, 1);
-	assert_int_equal(t.sm.nc, 1);
+	assert_int_equal(t.sm.nc[LINE_CH_WWW], 1);
 	assert_int_equal(s.new_dialog, 1);
 	assert_int_equal(s.cseq, 1);
 	assert_int_equal(t.sm.sent_new_dialog, 1);
@@ -297,7 +311,10 @@ static void test_register_407_answer_200(void **state)
 	s = t_due(&t);
 	assert_int_equal(s.with_auth, 1);
 	assert_int_equal(s.cseq, 2);
-	assert_int_equal(t.sm.nc, 1);
+	assert_int_equal(t.sm.nc[LINE_CH_PROXY], 1);
+	assert_int_equal(t.sm.have_nonce, LINE_CH_BIT(LINE_CH_PROXY));
+	assert_int_equal(t.sm.auth_sent[LINE_CH_PROXY], LINE_AUTH_ANSWER);
+	assert_int_equal(t.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_NONE);
 	assert_true(t_reply(&t, 200) & LINE_R_REGISTERED);
 }
 
@@ -374,15 +391,15 @@ static void test_refresh_reuses_nonce_with_next_nc(void **state)
 	n = t.nsent;
 	s = t_due(&t);
 	assert_int_equal(s.with_auth, 1);
-	assert_int_equal(t.sm.nc, 2);
-	assert_int_equal(t.sm.auth_sent, LINE_AUTH_REUSED);
+	assert_int_equal(t.sm.nc[LINE_CH_WWW], 2);
+	assert_int_equal(t.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_REUSED);
 	assert_int_equal(t.sm.state, LINE_AUTHENTICATING);
 	assert_int_equal(s.new_dialog, 0);
 	assert_int_equal(s.cseq, 3);
 	assert_int_equal(t_reply(&t, 200), LINE_R_REGISTERED);
 	assert_int_equal(t.nsent - n, 1); /* one request per refresh */
 	t_due(&t);
-	assert_int_equal(t.sm.nc, 3);
+	assert_int_equal(t.sm.nc[LINE_CH_WWW], 3);
 }
 
 static void test_refresh_without_reuse_nonce_sends_plain(void **state)
@@ -395,7 +412,7 @@ static void test_refresh_without_reuse_nonce_sends_plain(void **state)
 	t_register_auth(&t);
 	s = t_due(&t);
 	assert_int_equal(s.with_auth, 0);
-	assert_int_equal(t.sm.auth_sent, LINE_AUTH_NONE);
+	assert_int_equal(t.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_NONE);
 	assert_int_equal(t.sm.state, LINE_REGISTERING);
 }
 
@@ -410,11 +427,11 @@ static void test_refresh_challenged_again_answers(void **state)
 	/* the carrier forgot the nonce: a new challenge, not a failure */
 	assert_int_equal(t_challenge(&t, 401, 0), LINE_R_KEEP_CHALLENGE);
 	assert_int_equal(t.sm.state, LINE_CHALLENGED);
-	assert_int_equal(t.sm.nc, 0);
+	assert_int_equal(t.sm.nc[LINE_CH_WWW], 0);
 	s = t_due(&t);
 	assert_int_equal(s.with_auth, 1);
-	assert_int_equal(t.sm.nc, 1);
-	assert_int_equal(t.sm.auth_sent, LINE_AUTH_ANSWER);
+	assert_int_equal(t.sm.nc[LINE_CH_WWW], 1);
+	assert_int_equal(t.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_ANSWER);
 	assert_true(t_reply(&t, 200) & LINE_R_REGISTERED);
 	assert_int_equal(t.sm.fail_count, 0);
 }
@@ -432,8 +449,8 @@ static void test_stale_true_is_not_failure(void **state)
 	assert_int_equal(t.sm.fail_count, 0);
 	assert_int_equal(t.sm.retries, 0);
 	t_due(&t);
-	assert_int_equal(t.sm.nc, 1);
-	assert_int_equal(t.sm.auth_sent, LINE_AUTH_ANSWER);
+	assert_int_equal(t.sm.nc[LINE_CH_WWW], 1);
+	assert_int_equal(t.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_ANSWER);
 }
 
 /* a carrier that calls every answer stale must not keep the line resending
@@ -575,7 +592,7 @@ static void test_outage_send_error_never_counts(void **state)
 		ret = line_on_send_error(&t.sm, t.sent.attempt, &t.env);
 		assert_true(ret & LINE_R_FAILED);
 		assert_false(ret & LINE_R_COUNT);
-		assert_int_equal(t.sm.fail_class, LINE_FC_TRANSPORT);
+		assert_int_equal(t.sm.fail_class, LINE_FC_LOCAL);
 	}
 	assert_int_equal(t.sm.fail_count, 0);
 }
@@ -717,16 +734,22 @@ static void test_auto_400_switches_once_without_count(void **state)
 	ret = t_reply(&t, 400);
 	assert_int_equal(ret, LINE_R_AUTO_SWITCH);
 	assert_int_equal(t.sm.auto_new_dialog, 1);
-	assert_int_equal(t.sm.state, LINE_CHALLENGED);
-	assert_int_equal(t.sm.have_nonce, 1);
+	assert_int_equal(t.sm.state, LINE_NEW);
+	/* the old dialog's nonce is dropped: the new dialog starts afresh */
+	assert_int_equal(t.sm.have_nonce, 0);
 	assert_int_equal(t.sm.fail_count, 0);
 	assert_int_equal(t.sm.retries, 0);
 	assert_int_equal(t.sm.due, t.env.now);
 	s = t_due(&t);
 	assert_int_equal(s.new_dialog, 1);
 	assert_int_equal(s.cseq, 1);
+	assert_int_equal(s.with_auth, 0);
+	assert_int_equal(t.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_NONE);
+	assert_int_equal(t_challenge(&t, 401, 0), LINE_R_KEEP_CHALLENGE);
+	s = t_due(&t);
+	assert_int_equal(s.new_dialog, 1);
 	assert_int_equal(s.with_auth, 1);
-	assert_int_equal(t.sm.auth_sent, LINE_AUTH_ANSWER);
+	assert_int_equal(t.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_ANSWER);
 	assert_true(t_reply(&t, 200) & LINE_R_REGISTERED);
 	/* a 200 does not undo the switch */
 	assert_int_equal(t.sm.auto_new_dialog, 1);
@@ -743,6 +766,8 @@ static void test_auto_refresh_uses_new_dialog_after_switch(void **state)
 	t_challenge(&t, 401, 0);
 	t_due(&t);
 	t_reply(&t, 400);
+	t_due(&t); /* the new dialog, without credentials */
+	t_challenge(&t, 401, 0);
 	t_due(&t);
 	t_reply(&t, 200);
 	s = t_due(&t); /* refresh, reusing the nonce */
@@ -765,11 +790,15 @@ static void test_auto_no_second_switch(void **state)
 	t_challenge(&t, 401, 0);
 	t_due(&t);
 	assert_int_equal(t_reply(&t, 400), LINE_R_AUTO_SWITCH);
+	t_due(&t); /* the new dialog, without credentials */
+	t_challenge(&t, 401, 0);
 	t_due(&t); /* the answer in a new dialog */
 	ret = t_reply(&t, 400);
 	assert_false(ret & LINE_R_AUTO_SWITCH);
-	assert_int_equal(ret, LINE_R_FAILED | LINE_R_COUNT | LINE_R_STATE);
-	assert_int_equal(t.sm.fail_class, LINE_FC_BAD_AUTH);
+	/* a 400 is never a verdict on the credentials */
+	assert_int_equal(ret, LINE_R_FAILED | LINE_R_STATE);
+	assert_int_equal(t.sm.fail_class, LINE_FC_OTHER);
+	assert_int_equal(t.sm.fail_count, 0);
 	assert_int_equal(t.sm.auto_new_dialog, 1);
 }
 
@@ -786,7 +815,7 @@ static void test_auto_400_without_credentials_is_other(void **state)
 	assert_int_equal(t.sm.auto_new_dialog, 0);
 }
 
-static void test_mode_1_400_in_new_dialog_is_bad_auth(void **state)
+static void test_mode_1_400_in_new_dialog_is_other(void **state)
 {
 	struct t t;
 
@@ -794,9 +823,9 @@ static void test_mode_1_400_in_new_dialog_is_bad_auth(void **state)
 	t_due(&t);
 	t_challenge(&t, 401, 0);
 	t_due(&t);
-	assert_true(t_reply(&t, 400) & LINE_R_COUNT);
-	assert_int_equal(t.sm.fail_class, LINE_FC_BAD_AUTH);
-	assert_int_equal(t.sm.fail_count, 1);
+	assert_int_equal(t_reply(&t, 400), LINE_R_FAILED | LINE_R_STATE);
+	assert_int_equal(t.sm.fail_class, LINE_FC_OTHER);
+	assert_int_equal(t.sm.fail_count, 0);
 	assert_int_equal(t.sm.auto_new_dialog, 0);
 }
 
@@ -896,8 +925,8 @@ static void test_423_to_credentials_resends_credentials(void **state)
 	t_423(&t, 7200);
 	s = t_due(&t);
 	assert_int_equal(s.with_auth, 1);
-	assert_int_equal(t.sm.nc, 3);
-	assert_int_equal(t.sm.auth_sent, LINE_AUTH_REUSED);
+	assert_int_equal(t.sm.nc[LINE_CH_WWW], 3);
+	assert_int_equal(t.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_REUSED);
 	assert_int_equal(t.sm.state, LINE_AUTHENTICATING);
 	assert_int_equal(s.expires, 7200);
 	assert_int_equal(s.new_dialog, 0);
@@ -1293,9 +1322,10 @@ static void test_disable_when_never_registered_is_direct(void **state)
 	assert_int_equal(t.sm.state, LINE_DISABLED);
 }
 
-/* The REGISTER in flight may yet create a binding: unregister, and ignore
- * its reply. */
-static void test_disable_in_flight_abandons_and_unregisters(void **state)
+/* RFC 3261 10.2: the REGISTER in flight may yet create a binding. The
+ * unregister waits for its final reply, so that the reply cannot come after
+ * the unregister and bring the binding back. */
+static void test_disable_in_flight_waits_then_unregisters(void **state)
 {
 	struct t t;
 	struct line_send s;
@@ -1304,10 +1334,15 @@ static void test_disable_in_flight_abandons_and_unregisters(void **state)
 	t_start(&t, -1);
 	t_due(&t);
 	old = t.sent.attempt;
-	assert_int_equal(line_disable(&t.sm, &t.env), LINE_R_STATE);
+	assert_int_equal(line_disable(&t.sm, &t.env), 0);
+	/* nothing to send while the REGISTER has no final reply */
+	assert_int_equal(t.sm.state, LINE_REGISTERING);
+	assert_int_equal(t.sm.attempt, old);
+	assert_int_equal(t.sm.due, 0);
+	assert_int_equal(line_on_due(&t.sm, &t.env).send, 0);
+	/* its 200 made a binding: now the unregister */
+	assert_int_equal(t_reply_r(&t, reply_of(old, 200)), LINE_R_STATE);
 	assert_int_equal(t.sm.state, LINE_UNREGISTERING);
-	assert_true(t.sm.attempt != old);
-	assert_int_equal(t_reply_r(&t, reply_of(old, 200)), LINE_R_IGNORED);
 	s = t_due(&t);
 	assert_int_equal(s.expires, 0);
 	assert_int_equal(s.cseq, 2);
@@ -1455,8 +1490,8 @@ static void test_unregister_answers_challenge_once(void **state)
 	assert_int_equal(s.with_auth, 1);
 	assert_int_equal(s.expires, 0);
 	assert_int_equal(s.cseq, 3);
-	assert_int_equal(t.sm.nc, 1);
-	assert_int_equal(t.sm.auth_sent, LINE_AUTH_ANSWER);
+	assert_int_equal(t.sm.nc[LINE_CH_WWW], 1);
+	assert_int_equal(t.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_ANSWER);
 	/* challenged again: over, no third request */
 	assert_int_equal(t_challenge(&t, 401, 0), LINE_R_STATE);
 	assert_int_equal(t.sm.state, LINE_DISABLED);
@@ -1473,12 +1508,15 @@ static void test_unregister_with_reused_nonce_answers_once(void **state)
 	line_remove(&t.sm, &t.env);
 	s = t_due(&t);
 	assert_int_equal(s.with_auth, 1);
-	assert_int_equal(t.sm.nc, 2);
-	assert_int_equal(t.sm.auth_sent, LINE_AUTH_REUSED);
+	assert_int_equal(t.sm.nc[LINE_CH_WWW], 2);
+	assert_int_equal(t.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_REUSED);
+	/* a proxy's challenge joins the registrar's: both answered */
 	assert_int_equal(t_challenge(&t, 407, 0), LINE_R_KEEP_CHALLENGE);
 	s = t_due(&t);
-	assert_int_equal(t.sm.nc, 1);
-	assert_int_equal(t.sm.auth_sent, LINE_AUTH_ANSWER);
+	assert_int_equal(t.sm.nc[LINE_CH_WWW], 3);
+	assert_int_equal(t.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_REUSED);
+	assert_int_equal(t.sm.nc[LINE_CH_PROXY], 1);
+	assert_int_equal(t.sm.auth_sent[LINE_CH_PROXY], LINE_AUTH_ANSWER);
 	assert_int_equal(t_challenge(&t, 407, 1), LINE_R_GONE | LINE_R_STATE);
 }
 
@@ -1573,8 +1611,8 @@ static void test_adopt_takes_over_dialog_and_nonce(void **state)
 	assert_int_equal(s.with_auth, 1);
 	assert_int_equal(s.new_dialog, 0);
 	assert_int_equal(s.cseq, t.sm.cseq + 1);
-	assert_int_equal(fresh.sm.nc, t.sm.nc + 1);
-	assert_int_equal(fresh.sm.auth_sent, LINE_AUTH_REUSED);
+	assert_int_equal(fresh.sm.nc[LINE_CH_WWW], t.sm.nc[LINE_CH_WWW] + 1);
+	assert_int_equal(fresh.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_REUSED);
 }
 
 /* nothing to take over from a line that is not registered */
@@ -1641,6 +1679,470 @@ static void test_names_and_parse(void **state)
 	assert_int_equal(line_fail_class_parse(UR_STR_NULL), -1);
 }
 
+/* Two challenges for one REGISTER (RFC 3261 22.3): an authenticating proxy
+ * (407, realm "proxy") in front of the registrar (401, realm "reg"). */
+
+static int t_ch(struct t *t, int code, const char *realm, int stale)
+{
+	return t_reply_r(t, challenge_of(t->sent.attempt, code, realm, stale));
+}
+
+/* fresh REGISTER, 407, answer, 401 to the answer, both answered, 200 */
+static void t_register_proxy_and_registrar(struct t *t)
+{
+	struct line_send s;
+
+	t_due(t);
+	assert_int_equal(t_ch(t, 407, "proxy", 0), LINE_R_KEEP_CHALLENGE);
+	s = t_due(t);
+	assert_int_equal(s.with_auth, 1);
+	assert_int_equal(t->sm.auth_sent[LINE_CH_PROXY], LINE_AUTH_ANSWER);
+	assert_int_equal(t->sm.auth_sent[LINE_CH_WWW], LINE_AUTH_NONE);
+	/* the registrar's challenge to the request with Proxy-Authorization
+	 * is a new challenge, not a refused answer */
+	assert_int_equal(t_ch(t, 401, "reg", 0), LINE_R_KEEP_CHALLENGE);
+	assert_int_equal(t->sm.state, LINE_CHALLENGED);
+	assert_int_equal(t->sm.have_nonce,
+			LINE_CH_BIT(LINE_CH_WWW) | LINE_CH_BIT(LINE_CH_PROXY));
+	s = t_due(t);
+	/* both credentials: Proxy-Authorization (nonce used before) and
+	 * Authorization (first answer) */
+	assert_int_equal(s.with_auth, 1);
+	assert_int_equal(t->sm.auth_sent[LINE_CH_PROXY], LINE_AUTH_REUSED);
+	assert_int_equal(t->sm.auth_sent[LINE_CH_WWW], LINE_AUTH_ANSWER);
+	assert_int_equal(t->sm.nc[LINE_CH_PROXY], 2);
+	assert_int_equal(t->sm.nc[LINE_CH_WWW], 1);
+	assert_true(t_reply(t, 200) & LINE_R_REGISTERED);
+}
+
+static void test_proxy_then_registrar_challenge_not_counted(void **state)
+{
+	struct t t;
+	int i;
+
+	t_start(&t, -1);
+	t.sm.fail_count = 2; /* one short of the ceiling (3) */
+	t_register_proxy_and_registrar(&t);
+	assert_int_equal(t.sm.fail_count, 0);
+	/* refreshes: both nonces reused; new nonces from both, many times */
+	for(i = 0; i < 20; i++) {
+		struct line_send s = t_due(&t);
+		assert_int_equal(s.with_auth, 1);
+		assert_int_equal(t.sm.auth_sent[LINE_CH_PROXY], LINE_AUTH_REUSED);
+		assert_int_equal(t.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_REUSED);
+		assert_int_equal(t_ch(&t, 407, "proxy", 0), LINE_R_KEEP_CHALLENGE);
+		t_due(&t);
+		assert_int_equal(t.sm.auth_sent[LINE_CH_PROXY], LINE_AUTH_ANSWER);
+		assert_int_equal(t.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_REUSED);
+		assert_int_equal(t_ch(&t, 401, "reg", 0), LINE_R_KEEP_CHALLENGE);
+		t_due(&t);
+		assert_int_equal(t.sm.auth_sent[LINE_CH_PROXY], LINE_AUTH_REUSED);
+		assert_int_equal(t.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_ANSWER);
+		assert_true(t_reply(&t, 200) & LINE_R_REGISTERED);
+		assert_int_equal(t.sm.fail_count, 0);
+	}
+	/* and a failure in between (5xx) starts over, still never counted */
+	t_due(&t);
+	t_reply(&t, 503);
+	t_register_proxy_and_registrar(&t);
+	assert_int_equal(t.sm.fail_count, 0);
+}
+
+/* a wrong registrar password behind the proxy is still a wrong password */
+static void test_registrar_refuses_answer_behind_proxy_counted(void **state)
+{
+	struct t t;
+	int n, ret = 0;
+
+	t_start(&t, -1);
+	for(n = 1; n <= 3; n++) {
+		t_due(&t);
+		assert_int_equal(t_ch(&t, 407, "proxy", 0), LINE_R_KEEP_CHALLENGE);
+		t_due(&t);
+		assert_int_equal(t_ch(&t, 401, "reg", 0), LINE_R_KEEP_CHALLENGE);
+		t_due(&t);
+		ret = t_ch(&t, 401, "reg", 0);
+		assert_true(ret & LINE_R_COUNT);
+		assert_int_equal(t.sm.fail_class, LINE_FC_BAD_AUTH);
+		assert_int_equal(t.sm.fail_count, n);
+	}
+	assert_true(ret & LINE_R_CEILING);
+	assert_int_equal(t.sm.state, LINE_CEILING);
+}
+
+/* and a wrong proxy password too */
+static void test_proxy_refuses_answer_counted(void **state)
+{
+	struct t t;
+
+	t_start(&t, -1);
+	t_due(&t);
+	t_ch(&t, 407, "proxy", 0);
+	t_due(&t);
+	assert_true(t_ch(&t, 407, "proxy", 0) & LINE_R_COUNT);
+	assert_int_equal(t.sm.fail_class, LINE_FC_BAD_AUTH);
+	/* stale=true on the same is not */
+	t_due(&t);
+	t_ch(&t, 407, "proxy", 0);
+	t_due(&t);
+	assert_int_equal(t_ch(&t, 407, "proxy", 1), LINE_R_KEEP_CHALLENGE);
+	assert_int_equal(t.sm.fail_count, 1);
+}
+
+/* The proxy's credentials were taken once already (the request reached the
+ * registrar): a 407 to them later is a new nonce, not a wrong password. */
+static void test_proxy_challenge_to_reused_proxy_nonce_not_counted(void **state)
+{
+	struct t t;
+
+	t_start(&t, -1);
+	t_due(&t);
+	t_ch(&t, 407, "proxy", 0);
+	t_due(&t);
+	t_ch(&t, 401, "reg", 0);
+	t_due(&t); /* proxy REUSED, registrar ANSWER */
+	assert_int_equal(t_ch(&t, 407, "proxy", 0), LINE_R_KEEP_CHALLENGE);
+	assert_int_equal(t.sm.fail_count, 0);
+	t_due(&t); /* proxy ANSWER, registrar REUSED */
+	assert_int_equal(t.sm.auth_sent[LINE_CH_PROXY], LINE_AUTH_ANSWER);
+	assert_int_equal(t.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_REUSED);
+	assert_true(t_reply(&t, 200) & LINE_R_REGISTERED);
+}
+
+/* the same kind in another realm is another party's challenge: not a
+ * refusal; challenge after challenge is bounded and never counted */
+static void test_new_realm_same_kind_not_counted_and_bounded(void **state)
+{
+	static const char *const realms[] = {"a", "b", "c", "d", "e", "f"};
+	struct t t;
+	int i, ret = 0;
+
+	t_start(&t, -1);
+	t.cfg.count_classes = 0xffffffffu; /* even when all classes count */
+	t_due(&t);
+	for(i = 0; i < LINE_CH_ROUNDS_MAX; i++) {
+		assert_int_equal(t_ch(&t, 401, realms[i], 0), LINE_R_KEEP_CHALLENGE);
+		t_due(&t);
+	}
+	ret = t_ch(&t, 401, realms[i], 0);
+	assert_true(ret & LINE_R_FAILED);
+	assert_int_equal(t.sm.fail_class, LINE_FC_BAD_CHALLENGE);
+	/* bad_challenge counts only because the test counts every class */
+	t.cfg.count_classes = LINE_FC_DEFAULT_COUNTED;
+	t_start(&t, -1);
+	t_due(&t);
+	for(i = 0; i < LINE_CH_ROUNDS_MAX; i++) {
+		t_ch(&t, i % 2 ? 407 : 401, realms[i], 0);
+		t_due(&t);
+	}
+	ret = t_ch(&t, 401, realms[i], 0);
+	assert_int_equal(ret, LINE_R_FAILED | LINE_R_STATE);
+	assert_int_equal(t.sm.fail_count, 0);
+	/* the bound is per attempt: the retry starts with all rounds */
+	t_due(&t);
+	assert_int_equal(t.sm.ch_rounds, 0);
+}
+
+/* The row's realm pins the registrar's 401; a proxy's 407 in its own realm
+ * is answered only when the row names the proxy (auth_proxy). */
+static void test_row_realm_with_two_challenges(void **state)
+{
+	struct t t;
+
+	t_start(&t, -1);
+	t.realm = UR_STR_LIT("reg");
+	t_due(&t);
+	assert_int_equal(t_ch(&t, 407, "proxy", 0), LINE_R_FAILED | LINE_R_STATE);
+	assert_int_equal(t.sm.fail_class, LINE_FC_BAD_CHALLENGE);
+	assert_int_equal(t.sm.fail_count, 0);
+
+	t_start(&t, -1);
+	t.realm = UR_STR_LIT("reg");
+	t.row_has_proxy = 1;
+	t_register_proxy_and_registrar(&t);
+	/* never the registrar's in another realm, proxy named or not */
+	t_start(&t, -1);
+	t.realm = UR_STR_LIT("reg");
+	t.row_has_proxy = 1;
+	t_due(&t);
+	t_ch(&t, 407, "proxy", 0);
+	t_due(&t);
+	assert_true(t_ch(&t, 401, "other", 0) & LINE_R_FAILED);
+	assert_int_equal(t.sm.fail_class, LINE_FC_BAD_CHALLENGE);
+	/* the proxy in the row's own realm needs no auth_proxy */
+	t_start(&t, -1);
+	t.realm = UR_STR_LIT("reg");
+	t_due(&t);
+	assert_int_equal(t_ch(&t, 407, "reg", 0), LINE_R_KEEP_CHALLENGE);
+}
+
+/* an unregister carries both credentials, and a new challenge of the other
+ * kind is answered */
+static void test_unregister_answers_both_kinds(void **state)
+{
+	struct t t;
+	struct line_send s;
+
+	t_start(&t, -1);
+	t_register_proxy_and_registrar(&t);
+	line_disable(&t.sm, &t.env);
+	s = t_due(&t);
+	assert_int_equal(s.expires, 0);
+	assert_int_equal(s.with_auth, 1);
+	assert_int_equal(t.sm.auth_sent[LINE_CH_PROXY], LINE_AUTH_REUSED);
+	assert_int_equal(t.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_REUSED);
+	assert_int_equal(t_ch(&t, 407, "proxy", 0), LINE_R_KEEP_CHALLENGE);
+	t_due(&t);
+	assert_int_equal(t_ch(&t, 401, "reg", 0), LINE_R_KEEP_CHALLENGE);
+	t_due(&t);
+	assert_int_equal(t_reply(&t, 200), LINE_R_STATE);
+	assert_int_equal(t.sm.state, LINE_DISABLED);
+}
+
+/* reload of credentials: both challenges are taken over */
+static void test_adopt_takes_over_both_challenges(void **state)
+{
+	struct t t, fresh;
+
+	t_start(&t, -1);
+	t_register_proxy_and_registrar(&t);
+	t_load(&fresh, -1, -1, 0, 0);
+	fresh.env.now = t.env.now;
+	line_adopt(&fresh.sm, &t.sm, &fresh.env);
+	t_due(&fresh);
+	assert_int_equal(fresh.sm.auth_sent[LINE_CH_PROXY], LINE_AUTH_REUSED);
+	assert_int_equal(fresh.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_REUSED);
+	assert_int_equal(fresh.sm.nc[LINE_CH_PROXY], 3);
+	assert_int_equal(fresh.sm.nc[LINE_CH_WWW], 2);
+}
+
+/* Our own failures */
+
+/* The glue could not keep the challenge (shm short): the answer must not go
+ * out with the previous nonce, and nothing counts, whatever count_classes
+ * says. */
+static void test_local_error_after_keep_is_uncounted_retry(void **state)
+{
+	struct t t;
+	struct line_send s;
+	int ret;
+
+	t_start(&t, -1);
+	t.cfg.count_classes = 0xffffffffu;
+	t.sm.fail_ceiling = 1;
+	t_register_auth(&t);
+	t_due(&t); /* refresh with the kept nonce */
+	assert_int_equal(t_challenge(&t, 401, 0), LINE_R_KEEP_CHALLENGE);
+	ret = line_on_local_error(&t.sm, &t.env);
+	assert_int_equal(ret, LINE_R_FAILED | LINE_R_STATE);
+	assert_int_equal(t.sm.fail_class, LINE_FC_LOCAL);
+	assert_int_equal(t.sm.fail_count, 0);
+	assert_int_equal(t.sm.state, LINE_RETRY_WAIT);
+	assert_int_equal(t.sm.have_nonce, 0);
+	assert_int_equal(t.sm.due, t.env.now + 1000);
+	/* the retry starts over, without credentials */
+	s = t_due(&t);
+	assert_int_equal(s.with_auth, 0);
+	assert_int_equal(s.new_dialog, 1);
+	assert_true(t_reply(&t, 200) & LINE_R_REGISTERED);
+	/* nothing to undo on a line with nothing in progress */
+	assert_int_equal(line_on_local_error(&t.sm, &t.env), 0);
+	assert_int_equal(t.sm.state, LINE_REGISTERED);
+	/* a local error ends an unregister: no loop for a stopped line */
+	line_remove(&t.sm, &t.env);
+	t_due(&t);
+	assert_int_equal(t_challenge(&t, 401, 0), LINE_R_KEEP_CHALLENGE);
+	assert_true(line_on_local_error(&t.sm, &t.env) & LINE_R_GONE);
+	assert_int_equal(t.sm.state, LINE_REMOVED);
+}
+
+static void test_local_class_never_counts(void **state)
+{
+	struct t t;
+
+	t_start(&t, -1);
+	t.cfg.count_classes = 0xffffffffu;
+	t.sm.fail_ceiling = 1;
+	t_due(&t);
+	assert_false(
+			line_on_send_error(&t.sm, t.sent.attempt, &t.env) & LINE_R_COUNT);
+	assert_int_equal(t.sm.fail_class, LINE_FC_LOCAL);
+	assert_int_equal(t.sm.state, LINE_RETRY_WAIT);
+	assert_string_equal(line_fail_class_name(LINE_FC_LOCAL), "local");
+}
+
+/* Mode 2 after a refresh: the 400 to a reused nonce switches, and the new
+ * dialog starts without credentials, so the carrier's 401 to it is a
+ * challenge, not a refused answer. */
+static void test_auto_switch_after_refresh_starts_fresh(void **state)
+{
+	struct t t;
+	struct line_send s;
+	int ret;
+
+	t_start(&t, LINE_DIALOG_AUTO);
+	t.sm.fail_ceiling = 1;
+	t_register_auth(&t);
+	s = t_due(&t); /* refresh: reused nonce, same dialog */
+	assert_int_equal(s.with_auth, 1);
+	assert_int_equal(s.new_dialog, 0);
+	assert_int_equal(t_reply(&t, 400), LINE_R_AUTO_SWITCH);
+	s = t_due(&t);
+	assert_int_equal(s.with_auth, 0);
+	assert_int_equal(s.new_dialog, 1);
+	ret = t_challenge(&t, 401, 0);
+	assert_int_equal(ret, LINE_R_KEEP_CHALLENGE);
+	s = t_due(&t);
+	assert_int_equal(s.with_auth, 1);
+	assert_int_equal(s.new_dialog, 1);
+	assert_true(t_reply(&t, 200) & LINE_R_REGISTERED);
+	assert_int_equal(t.sm.fail_count, 0);
+	/* a later 400 is OTHER, never bad_auth */
+	t_due(&t);
+	assert_int_equal(t_reply(&t, 400), LINE_R_FAILED | LINE_R_STATE);
+	assert_int_equal(t.sm.fail_class, LINE_FC_OTHER);
+	assert_int_equal(t.sm.fail_count, 0);
+	assert_int_equal(t.sm.state, LINE_RETRY_WAIT);
+}
+
+/* RFC 3261 10.2 */
+
+/* remove while the first REGISTER is in flight: nothing is sent until its
+ * reply; a refusal made no binding, so the line goes without an unregister */
+static void test_remove_in_flight_waits_then_gone(void **state)
+{
+	struct t t;
+	int ret;
+
+	t_start(&t, -1);
+	t_due(&t);
+	assert_int_equal(line_remove(&t.sm, &t.env), 0);
+	assert_int_equal(line_disable(&t.sm, &t.env), 0); /* remove stays */
+	assert_int_equal(t.sm.stopping, LINE_REMOVED);
+	assert_int_equal(t.sm.due, 0);
+	/* no count from a reply to a line being removed */
+	ret = t_reply(&t, 403);
+	assert_int_equal(ret, LINE_R_STATE | LINE_R_GONE);
+	assert_int_equal(t.sm.state, LINE_REMOVED);
+	assert_int_equal(t.sm.fail_count, 0);
+	assert_int_equal(t.nsent, 1);
+}
+
+/* a refresh in flight, then disable: the earlier binding is still valid,
+ * so whatever the reply, an unregister follows it, never before it */
+static void test_disable_during_refresh_unregisters_after_reply(void **state)
+{
+	struct t t;
+	struct line_send s;
+
+	t_start(&t, -1);
+	t_register_auth(&t);
+	t_due(&t);
+	assert_int_equal(line_disable(&t.sm, &t.env), 0);
+	assert_int_equal(t.sm.state, LINE_AUTHENTICATING);
+	assert_int_equal(t_challenge(&t, 401, 0), LINE_R_STATE);
+	assert_int_equal(t.sm.state, LINE_UNREGISTERING);
+	assert_int_equal(t.sm.stopping, 0);
+	s = t_due(&t);
+	assert_int_equal(s.expires, 0);
+	/* a timeout of the request also lets the unregister go */
+	t_start(&t, -1);
+	t_register(&t);
+	t_due(&t);
+	line_disable(&t.sm, &t.env);
+	assert_int_equal(
+			t_reply_r(&t, (struct line_reply){.attempt = t.sent.attempt,
+								  .code = 408,
+								  .local = 1,
+								  .granted = -1}),
+			LINE_R_STATE);
+	assert_int_equal(t.sm.state, LINE_UNREGISTERING);
+	/* so does a send error */
+	t_start(&t, -1);
+	t_register(&t);
+	t_due(&t);
+	line_remove(&t.sm, &t.env);
+	assert_int_equal(
+			line_on_send_error(&t.sm, t.sent.attempt, &t.env), LINE_R_STATE);
+	assert_int_equal(t.sm.state, LINE_UNREGISTERING);
+}
+
+/* enable while a disable waits: the disable is forgotten */
+static void test_enable_cancels_waiting_disable(void **state)
+{
+	struct t t;
+
+	t_start(&t, -1);
+	t_due(&t);
+	line_disable(&t.sm, &t.env);
+	assert_int_equal(line_enable(&t.sm, &t.env), 0);
+	assert_int_equal(t.sm.stopping, 0);
+	assert_true(t_reply(&t, 200) & LINE_R_REGISTERED);
+	assert_int_equal(t.sm.state, LINE_REGISTERED);
+}
+
+/* shutdown cannot wait: it abandons the request and unregisters now */
+static void test_shutdown_abandons_in_flight(void **state)
+{
+	struct t t;
+	struct line_send s;
+	uint32_t old;
+
+	t_start(&t, -1);
+	t_register(&t);
+	t_due(&t);
+	old = t.sent.attempt;
+	assert_int_equal(line_shutdown(&t.sm, &t.env), LINE_R_STATE);
+	assert_int_equal(t.sm.state, LINE_UNREGISTERING);
+	assert_int_equal(t_reply_r(&t, reply_of(old, 200)), LINE_R_IGNORED);
+	s = t_due(&t);
+	assert_int_equal(s.expires, 0);
+}
+
+/* a reload replaced a line whose REGISTER is in flight: the new line waits
+ * for that request's timeout */
+static void test_follow_waits_for_replaced_request(void **state)
+{
+	struct t t, fresh;
+
+	t_start(&t, -1);
+	t_register_auth(&t);
+	t_due(&t); /* refresh in flight */
+	t.env.now += 500;
+	t_load(&fresh, -1, -1, 0, 0);
+	fresh.env.now = t.env.now;
+	line_adopt(&fresh.sm, &t.sm, &fresh.env);
+	assert_int_equal(fresh.sm.due, t.env.now);
+	assert_int_equal(line_follow(&fresh.sm, &t.sm, &fresh.env), 0);
+	assert_int_equal(fresh.sm.due, t.sm.last_sent + 32000);
+	/* nothing in flight: no wait */
+	t_reply(&t, 200);
+	t_load(&fresh, -1, -1, 0, 0);
+	fresh.env.now = t.env.now;
+	line_follow(&fresh.sm, &t.sm, &fresh.env);
+	assert_int_equal(fresh.sm.due, T0);
+}
+
+/* a hostile Min-Expires is capped (cfg 86400), and once the cap is asked,
+ * another 423 is a failure (never counted) */
+static void test_423_min_expires_capped(void **state)
+{
+	struct t t;
+	struct line_send s;
+	int ret;
+
+	t_start(&t, -1);
+	t_due(&t);
+	assert_int_equal(t_423(&t, 4294967295u), 0);
+	assert_int_equal(t.sm.expires, 86400);
+	s = t_due(&t);
+	assert_int_equal(s.expires, 86400);
+	ret = t_423(&t, 4294967295u);
+	assert_int_equal(ret, LINE_R_FAILED | LINE_R_STATE);
+	assert_int_equal(t.sm.fail_class, LINE_FC_OTHER);
+	assert_int_equal(t.sm.expires, 86400);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1683,7 +2185,7 @@ int main(void)
 			cmocka_unit_test(test_auto_refresh_uses_new_dialog_after_switch),
 			cmocka_unit_test(test_auto_no_second_switch),
 			cmocka_unit_test(test_auto_400_without_credentials_is_other),
-			cmocka_unit_test(test_mode_1_400_in_new_dialog_is_bad_auth),
+			cmocka_unit_test(test_mode_1_400_in_new_dialog_is_other),
 			cmocka_unit_test(test_mode_0_400_is_other_not_counted),
 			cmocka_unit_test(test_mode_default_follows_config),
 			cmocka_unit_test(test_423_retried_at_once_with_min_expires),
@@ -1710,7 +2212,7 @@ int main(void)
 			cmocka_unit_test(test_disable_registered_unregisters_then_disabled),
 			cmocka_unit_test(test_unregister_ends_on_any_reply),
 			cmocka_unit_test(test_disable_when_never_registered_is_direct),
-			cmocka_unit_test(test_disable_in_flight_abandons_and_unregisters),
+			cmocka_unit_test(test_disable_in_flight_waits_then_unregisters),
 			cmocka_unit_test(test_remove_registered_unregisters_then_gone),
 			cmocka_unit_test(test_remove_never_registered_gone_at_once),
 			cmocka_unit_test(test_remove_disabled_gone),
@@ -1730,6 +2232,26 @@ int main(void)
 			cmocka_unit_test(test_adopt_takes_over_dialog_and_nonce),
 			cmocka_unit_test(test_adopt_needs_a_registered_line),
 			cmocka_unit_test(test_names_and_parse),
+			cmocka_unit_test(test_proxy_then_registrar_challenge_not_counted),
+			cmocka_unit_test(
+					test_registrar_refuses_answer_behind_proxy_counted),
+			cmocka_unit_test(test_proxy_refuses_answer_counted),
+			cmocka_unit_test(
+					test_proxy_challenge_to_reused_proxy_nonce_not_counted),
+			cmocka_unit_test(test_new_realm_same_kind_not_counted_and_bounded),
+			cmocka_unit_test(test_row_realm_with_two_challenges),
+			cmocka_unit_test(test_unregister_answers_both_kinds),
+			cmocka_unit_test(test_adopt_takes_over_both_challenges),
+			cmocka_unit_test(test_local_error_after_keep_is_uncounted_retry),
+			cmocka_unit_test(test_local_class_never_counts),
+			cmocka_unit_test(test_auto_switch_after_refresh_starts_fresh),
+			cmocka_unit_test(test_remove_in_flight_waits_then_gone),
+			cmocka_unit_test(
+					test_disable_during_refresh_unregisters_after_reply),
+			cmocka_unit_test(test_enable_cancels_waiting_disable),
+			cmocka_unit_test(test_shutdown_abandons_in_flight),
+			cmocka_unit_test(test_follow_waits_for_replaced_request),
+			cmocka_unit_test(test_423_min_expires_capped),
 	};
 
 	return cmocka_run_group_tests_name("line", tests, NULL, NULL);
