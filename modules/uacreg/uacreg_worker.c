@@ -261,6 +261,14 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 	/* Order: the count is in SQL, then the route, then the write. The
 	 * route runs again only when it asked to (uacreg_defer()). */
 	if((what & UL_P_CEILING) && rc == 0) {
+		/* not for a line a reload replaced or a reset took back meanwhile */
+		ustore_lock();
+		ul = uworker_flow_line(id, gen);
+		ustore_unlock();
+		if(ul == NULL)
+			what &= ~UL_P_CEILING;
+	}
+	if((what & UL_P_CEILING) && rc == 0) {
 		keep = uscript_run_ceiling(snap);
 		if(snap->defer) {
 			LM_NOTICE("line [%s]: the ceiling route deferred: it runs "
