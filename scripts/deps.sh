@@ -8,6 +8,8 @@ set -euo pipefail
 
 PKGS=(
 	kamailio kamailio-mysql-modules kamailio-lua-modules kamailio-utils-modules
+	# jansson.so (JSON of the shipped kamailio.cfg's ceiling report)
+	kamailio-extra-modules
 	mariadb-server mariadb-client sip-tester
 	build-essential dpkg-dev bison flex pkg-config
 	libcmocka-dev python3-pytest clang libclang-rt-14-dev clang-format

@@ -37,6 +37,9 @@ DEALLOCATE PREPARE uacreg_stmt;
 
 CREATE TABLE IF NOT EXISTS `uacreg_archive` (
     `id` INT UNSIGNED AUTO_INCREMENT PRIMARY KEY NOT NULL,
+    -- the uacreg row's id: two events of one l_uuid (a row added again,
+    -- a kept row enabled again) are two archive rows
+    `row_id` BIGINT UNSIGNED DEFAULT NULL,
     `l_uuid` VARCHAR(64) NOT NULL,
     `l_username` VARCHAR(64) DEFAULT '' NOT NULL,
     `l_domain` VARCHAR(64) DEFAULT '' NOT NULL,
@@ -50,7 +53,36 @@ CREATE TABLE IF NOT EXISTS `uacreg_archive` (
     `last_reason` VARCHAR(64) DEFAULT '' NOT NULL,
     `reason` VARCHAR(64) DEFAULT 'failure ceiling' NOT NULL,
     `archived_at` DATETIME DEFAULT CURRENT_TIMESTAMP NOT NULL,
-    CONSTRAINT l_uuid_removal_idx UNIQUE (`l_uuid`, `fail_count`)
+    KEY l_uuid_idx (`l_uuid`)
 );
 
-INSERT IGNORE INTO `version` (table_name, table_version) VALUES ('uacreg_archive', '1');
+-- An archive made by an earlier version (table version 1) had one row per
+-- (l_uuid, fail_count): a second event of the same line was dropped.
+-- Each change is a prepared statement guarded by information_schema, as
+-- MySQL 8 has no ADD COLUMN / DROP INDEX / ADD INDEX with IF [NOT] EXISTS.
+SET @uacreg_ddl = (SELECT IF(COUNT(*) = 0,
+    'ALTER TABLE `uacreg_archive` ADD COLUMN `row_id` BIGINT UNSIGNED DEFAULT NULL AFTER `id`', 'DO 0')
+    FROM information_schema.COLUMNS
+    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'uacreg_archive' AND COLUMN_NAME = 'row_id');
+PREPARE uacreg_stmt FROM @uacreg_ddl;
+EXECUTE uacreg_stmt;
+DEALLOCATE PREPARE uacreg_stmt;
+
+SET @uacreg_ddl = (SELECT IF(COUNT(*) > 0,
+    'ALTER TABLE `uacreg_archive` DROP INDEX `l_uuid_removal_idx`', 'DO 0')
+    FROM information_schema.STATISTICS
+    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'uacreg_archive' AND INDEX_NAME = 'l_uuid_removal_idx');
+PREPARE uacreg_stmt FROM @uacreg_ddl;
+EXECUTE uacreg_stmt;
+DEALLOCATE PREPARE uacreg_stmt;
+
+SET @uacreg_ddl = (SELECT IF(COUNT(*) = 0,
+    'ALTER TABLE `uacreg_archive` ADD INDEX `l_uuid_idx` (`l_uuid`)', 'DO 0')
+    FROM information_schema.STATISTICS
+    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'uacreg_archive' AND INDEX_NAME = 'l_uuid_idx');
+PREPARE uacreg_stmt FROM @uacreg_ddl;
+EXECUTE uacreg_stmt;
+DEALLOCATE PREPARE uacreg_stmt;
+
+INSERT INTO `version` (table_name, table_version) VALUES ('uacreg_archive', '2')
+    ON DUPLICATE KEY UPDATE table_version = 2;

@@ -773,9 +773,14 @@ int line_reset(struct line_sm *sm, const struct line_env *env)
 {
 	int ret = 0;
 
-	/* the ceiling route decides first (keep, then reset) */
-	if(sm->state == LINE_CEILING)
-		return 0;
+	/* An operator's reset of a line at its ceiling takes it back: it
+	 * registers again from a count of 0, and the glue drops the ceiling's
+	 * pending route and delete. */
+	if(sm->state == LINE_CEILING) {
+		sm->state = LINE_NEW;
+		sm->due = due_in(env, 0);
+		ret |= announce(sm);
+	}
 	if(sm->fail_count != 0) {
 		sm->fail_count = 0;
 		ret |= LINE_R_COUNT;

@@ -249,7 +249,8 @@ int line_remove(struct line_sm *sm, const struct line_env *env);
 int line_shutdown(struct line_sm *sm, const struct line_env *env);
 /* send a REGISTER now (no effect when disabled, ceiling, or in flight) */
 int line_refresh(struct line_sm *sm, const struct line_env *env);
-/* failure count and backoff to zero; a waiting line retries now */
+/* failure count and backoff to zero; a waiting line retries now, a line
+ * at the ceiling starts again (NEW, due now) */
 int line_reset(struct line_sm *sm, const struct line_env *env);
 /* A reload changed only a registered line's credentials (same carrier,
  * same AOR and Contact): the new line sm takes over old's dialog and nonce

@@ -42,7 +42,16 @@ struct row
 	int64_t reauth_new_dialog; /* -1 when NULL */
 	int64_t fail_ceiling;	   /* -1 when NULL */
 	int64_t fail_count;
+	uint32_t int_null; /* ROW_N_* bits: the integer column was SQL NULL */
 };
+
+/* bits of row.int_null; the glue needs them to name the row exactly as it
+ * is in SQL (a NULL fail_ceiling and a -1 read the same here) */
+#define ROW_N_FLAGS 0x01
+#define ROW_N_REG_DELAY 0x02
+#define ROW_N_DIALOG 0x04
+#define ROW_N_CEILING 0x08
+#define ROW_N_FAIL_COUNT 0x10
 
 #define ROW_FLAG_DISABLED 1
 

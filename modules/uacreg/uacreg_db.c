@@ -1,6 +1,7 @@
 /*
  * uacreg - the uacreg table (see uacreg_db.h).
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <time.h>
@@ -9,6 +10,7 @@
 #include "../../core/ut.h"
 #include "../../core/socket_info.h"
 #include "../../core/rand/kam_rand.h"
+#include "../../core/mem/shm_mem.h"
 #include "../../lib/srdb1/db.h"
 #include "uacreg_mod.h"
 #include "uacreg_db.h"
@@ -56,8 +58,14 @@ enum
 static db_func_t udb_dbf;
 static db1_con_t *udb_con = NULL;
 static int udb_con_pid = 0;
-/* 1 when the table has our columns; learnt on each load */
-static int udb_has_ext = 1;
+/* 1 when the table has our columns. Learnt from the table's own column list
+ * at each reload (never from a query that failed), in shm so that every
+ * process writes what the last reload saw. */
+static int *udb_ext = NULL;
+#define udb_has_ext (*udb_ext)
+/* MySQL/MariaDB compare strings case-insensitively and ignore trailing
+ * spaces by default: the ceiling's write compares them as bytes */
+static int udb_is_mysql = 0;
 /* reloads from the RPC and the uacreg process never interleave */
 static gen_lock_t *udb_reload_lock = NULL;
 
@@ -76,6 +84,19 @@ int udb_init(void)
 		LM_ERR("the database module lacks query, update or delete\n");
 		return -1;
 	}
+	if(!DB_CAPABILITY(udb_dbf, DB_CAP_AFFECTED_ROWS)) {
+		LM_ERR("the database module cannot tell the rows a write changed: "
+			   "the failure ceiling needs it\n");
+		return -1;
+	}
+	udb_ext = shm_malloc(sizeof(*udb_ext));
+	if(udb_ext == NULL) {
+		SHM_MEM_ERROR;
+		return -1;
+	}
+	*udb_ext = 1;
+	udb_is_mysql = uacreg_db_url.len >= 5
+				   && strncasecmp(uacreg_db_url.s, "mysql", 5) == 0;
 	udb_reload_lock = lock_alloc();
 	if(udb_reload_lock == NULL || lock_init(udb_reload_lock) == NULL) {
 		LM_ERR("cannot create the reload lock\n");
@@ -180,8 +201,9 @@ static int64_t udb_val_int(db_val_t *v, int64_t null_value, int *bad)
 	}
 }
 
-/* fills r from one result row; returns the `id` column */
-static uint32_t udb_to_row(db_row_t *dbrow, int ncols, struct row *r)
+/* fills r from one result row; returns the `id` column (a BIGINT id is
+ * kept whole) */
+static uint64_t udb_to_row(db_row_t *dbrow, int ncols, struct row *r)
 {
 	db_val_t *v = ROW_VALUES(dbrow);
 	int bad = 0;
@@ -194,6 +216,10 @@ static uint32_t udb_to_row(db_row_t *dbrow, int ncols, struct row *r)
 	r->expires_bad = bad;
 	r->flags = udb_val_int(&v[UDB_C_FLAGS], 0, NULL);
 	r->reg_delay = udb_val_int(&v[UDB_C_REG_DELAY], 0, NULL);
+	if(VAL_NULL(&v[UDB_C_FLAGS]))
+		r->int_null |= ROW_N_FLAGS;
+	if(VAL_NULL(&v[UDB_C_REG_DELAY]))
+		r->int_null |= ROW_N_REG_DELAY;
 	r->reauth_new_dialog = -1;
 	r->fail_ceiling = -1;
 	r->fail_count = 0;
@@ -201,8 +227,14 @@ static uint32_t udb_to_row(db_row_t *dbrow, int ncols, struct row *r)
 		r->reauth_new_dialog = udb_val_int(&v[UDB_C_DIALOG], -1, NULL);
 		r->fail_ceiling = udb_val_int(&v[UDB_C_CEILING], -1, NULL);
 		r->fail_count = udb_val_int(&v[UDB_C_FAIL_COUNT], 0, NULL);
+		if(VAL_NULL(&v[UDB_C_DIALOG]))
+			r->int_null |= ROW_N_DIALOG;
+		if(VAL_NULL(&v[UDB_C_CEILING]))
+			r->int_null |= ROW_N_CEILING;
+		if(VAL_NULL(&v[UDB_C_FAIL_COUNT]))
+			r->int_null |= ROW_N_FAIL_COUNT;
 	}
-	return (uint32_t)udb_val_int(&v[UDB_C_ID], 0, NULL);
+	return (uint64_t)udb_val_int(&v[UDB_C_ID], 0, NULL);
 }
 
 /* The socket column names a socket Kamailio listens on; NULL and *why set
@@ -264,7 +296,7 @@ static uint64_t udb_start_delay(int64_t reg_delay, uint32_t rnd)
 
 /* A fresh line from a row, added to the store (under the lock). With prev,
  * a line whose credentials changed, it takes over prev's dialog and nonce. */
-static int udb_add_line(const struct row *r, uint32_t db_id,
+static int udb_add_line(const struct row *r, uint64_t db_id,
 		struct socket_info *sock, const struct line_env *env, uint64_t delay,
 		const struct uline *prev)
 {
@@ -293,13 +325,19 @@ static int udb_add_line(const struct row *r, uint32_t db_id,
 /* Applies fields that do not shape the REGISTER: no send, except that a
  * change of the disabled flag disables or enables the line. */
 static int udb_update_line(struct uline *ul, const struct row *r,
-		uint32_t db_id, const struct line_env *env)
+		uint64_t db_id, const struct line_env *env)
 {
 	int changed = 0, old_state = ul->sm.state, old_fc = ul->sm.fail_class;
 	int bits = 0;
 
 	if(ul->db_id != db_id) {
+		/* a new row with the same values (re-imported, REPLACE INTO): the
+		 * line runs on, its count is the new row's own, from 0 */
 		ul->db_id = db_id;
+		if(ul->sm.fail_count != 0 || r->fail_count != 0) {
+			ul->sm.fail_count = 0;
+			ustore_pend(ul, UL_P_PERSIST);
+		}
 		changed = 1;
 	}
 	if((ul->row_flags ^ (uint32_t)r->flags) & ROW_FLAG_DISABLED) {
@@ -307,10 +345,14 @@ static int udb_update_line(struct uline *ul, const struct row *r,
 											  : line_enable(&ul->sm, env);
 		changed = 1;
 	}
-	if(ul->row_flags != (uint32_t)r->flags || ul->reg_delay != r->reg_delay)
+	if(ul->row_flags != (uint32_t)r->flags || ul->reg_delay != r->reg_delay
+			|| ul->row_inull != r->int_null)
 		changed = 1;
 	ul->row_flags = (uint32_t)r->flags;
 	ul->reg_delay = (uint32_t)r->reg_delay;
+	ul->row_inull = (uint8_t)r->int_null;
+	/* what SQL holds now; the ceiling's write expects it */
+	ul->db_count = (uint32_t)r->fail_count;
 	if(ul->sm.fail_ceiling != r->fail_ceiling) {
 		ul->sm.fail_ceiling = (int32_t)r->fail_ceiling;
 		ul->row_ceiling_null = r->fail_ceiling < 0;
@@ -398,6 +440,18 @@ static int udb_keep_invalid(const struct row *r, const char *why,
 	return 0;
 }
 
+/* 1 when a row's columns that do not shape the REGISTER differ from the
+ * line's loaded ones, fail_count from the one last written */
+static int udb_settings_differ(const struct uline *ul, const struct row *r)
+{
+	return ul->row_flags != (uint32_t)r->flags
+		   || ul->reg_delay != (uint32_t)r->reg_delay
+		   || ul->row_dialog_mode != (int8_t)r->reauth_new_dialog
+		   || ul->sm.fail_ceiling != (int32_t)r->fail_ceiling
+		   || ul->db_count != (uint32_t)r->fail_count
+		   || ul->row_inull != r->int_null;
+}
+
 /* RFC 3261 10.2: the new line of a row sends nothing while the line it
  * replaced has a REGISTER without a final reply (whose reply cannot reach
  * the new line): it waits for that request's timeout. Under the lock. */
@@ -416,7 +470,7 @@ static void udb_follow(
 }
 
 /* one row of a reload, under the lock */
-static void udb_reload_row(const struct row *r, uint32_t db_id,
+static void udb_reload_row(const struct row *r, uint64_t db_id,
 		struct udb_reload_result *res, const struct line_env *env)
 {
 	const char *why = NULL;
@@ -441,7 +495,16 @@ static void udb_reload_row(const struct row *r, uint32_t db_id,
 		udb_note_skip(res, r, "l_uuid appears twice");
 		return;
 	}
-	if(ul
+	if(ul && ul->sm.state == LINE_REMOVED && !ul->stale
+			&& ul_ceiling_owed(ul)) {
+		/* removed while the ceiling's route or write is owed: that flow
+		 * finishes (and deletes the row) before the row may come back, so
+		 * the route never runs twice for one failure */
+		ul->reload_epoch = ustore->reload_epoch;
+		res->unchanged++;
+		return;
+	}
+	if(ul && !ul->stale
 			&& (ul->sm.state == LINE_REMOVED || ul->sm.stopping == LINE_REMOVED
 					|| (ul->sm.state == LINE_UNREGISTERING
 							&& ul->sm.after_unregister == LINE_REMOVED))) {
@@ -469,10 +532,19 @@ static void udb_reload_row(const struct row *r, uint32_t db_id,
 		ul->row_invalid_why = NULL;
 		ul->row_invalid_since = 0;
 	}
+	/* At its ceiling the line stands for the row it failed with: an
+	 * admin's change to any column (flags, fail_ceiling, ...) wins and the
+	 * line starts anew, instead of the change being applied to it and the
+	 * ceiling's write then matching the changed row */
+	if((ul->sm.state == LINE_CEILING || ul_ceiling_owed(ul))
+			&& (udb_settings_differ(ul, r) || db_id != ul->db_id))
+		ul->stale = 1;
 	fp = row_reg_fingerprint(r);
-	if(fp != ul->fingerprint) {
-		/* the admin changed what the REGISTER says: register anew, with
-		 * the count reset (the admin fixed something) */
+	if(fp != ul->fingerprint || ul->stale) {
+		/* The admin changed what the REGISTER says, or changed the row
+		 * (or put a new row: a new id) while its ceiling was pending:
+		 * register anew, with the count reset (the admin fixed
+		 * something) */
 		struct row fresh = *r;
 		int had_count = r->fail_count != 0;
 		int adopt = udb_same_target(ul, r);
@@ -481,13 +553,18 @@ static void udb_reload_row(const struct row *r, uint32_t db_id,
 		if(udb_add_line(&fresh, db_id, sock, env, 0, adopt ? ul : NULL) == 0) {
 			res->changed++;
 			udb_follow(&uuid, &ul->sm, env);
-			if(had_count) {
-				struct uline *nl = ustore_find(&uuid);
-				if(nl)
+			struct uline *nl = ustore_find(&uuid);
+			if(nl) {
+				/* the column still holds the old count until the
+				 * write of 0 */
+				nl->db_count = (uint32_t)r->fail_count;
+				if(had_count)
 					ustore_pend(nl, UL_P_PERSIST);
 			}
 		}
-		/* taken out already: only the freeing is left */
+		/* taken out already: only the freeing is left (a ceiling flow
+		 * running for it finds it gone and writes nothing) */
+		ul->in_ceiling = 0;
 		if(ul->pending)
 			ul->pending = UL_P_FREE;
 		else
@@ -558,38 +635,88 @@ static void udb_sweep(
 	}
 }
 
+/* Which of our columns the table has, from its own column list (a query
+ * that returns no row). 1 all three, 0 none; -1 the query failed or only
+ * some are there: the caller then changes nothing. */
+static int udb_probe_columns(void)
+{
+	char buf[256];
+	str q;
+	db1_res_t *res = NULL;
+	const char *tq;
+	int i, c, found = 0, n;
+
+	if(!DB_CAPABILITY(udb_dbf, DB_CAP_RAW_QUERY))
+		return udb_has_ext; /* no way to ask: as configured */
+	tq = CON_TQUOTESZ(udb_con);
+	n = snprintf(buf, sizeof(buf), "SELECT * FROM %s%.*s%s WHERE 1=0", tq,
+			uacreg_db_table.len, uacreg_db_table.s, tq);
+	if(n < 0 || n >= (int)sizeof(buf))
+		return -1;
+	q.s = buf;
+	q.len = n;
+	if(udb_dbf.raw_query(udb_con, &q, &res) < 0 || res == NULL) {
+		if(res)
+			udb_dbf.free_result(udb_con, res);
+		return -1;
+	}
+	for(i = 0; i < RES_COL_N(res); i++) {
+		for(c = UDB_C_STOCK_COUNT; c < UDB_C_COUNT; c++) {
+			str *want = &udb_col_names[c];
+			if(RES_NAMES(res)[i]->len == want->len
+					&& strncasecmp(RES_NAMES(res)[i]->s, want->s, want->len)
+							   == 0)
+				found |= 1 << (c - UDB_C_STOCK_COUNT);
+		}
+	}
+	udb_dbf.free_result(udb_con, res);
+	if(found == (1 << (UDB_C_COUNT - UDB_C_STOCK_COUNT)) - 1)
+		return 1;
+	if(found == 0)
+		return 0;
+	LM_ERR("table %.*s has only some of the columns reauth_new_dialog, "
+		   "fail_ceiling, fail_count: not loaded (run "
+		   "sql/migrate-from-uac.sql)\n",
+			uacreg_db_table.len, uacreg_db_table.s);
+	return -1;
+}
+
 static int udb_query_all(db1_res_t **res, int *ncols)
 {
 	db_key_t cols[UDB_C_COUNT];
-	int i, n;
+	int i, n, rc, ext;
 
 	for(i = 0; i < UDB_C_COUNT; i++)
 		cols[i] = &udb_col_names[i];
-	for(n = udb_has_ext ? UDB_C_COUNT : UDB_C_STOCK_COUNT;;
-			n = UDB_C_STOCK_COUNT) {
-		int rc;
-		*res = NULL;
-		if(DB_CAPABILITY(udb_dbf, DB_CAP_FETCH)) {
-			rc = udb_dbf.query(udb_con, 0, 0, 0, cols, 0, n, 0, 0);
-			if(rc == 0)
-				rc = udb_dbf.fetch_result(udb_con, res, UDB_FETCH_ROWS);
-		} else {
-			rc = udb_dbf.query(udb_con, 0, 0, 0, cols, 0, n, 0, res);
-		}
-		if(rc == 0) {
-			*ncols = n;
-			if(n == UDB_C_STOCK_COUNT && udb_has_ext) {
-				LM_WARN("table %.*s has no reauth_new_dialog, fail_ceiling, "
-						"fail_count columns: using the module parameters; "
-						"run sql/migrate-from-uac.sql to get them\n",
-						uacreg_db_table.len, uacreg_db_table.s);
-				udb_has_ext = 0;
-			}
-			return 0;
-		}
-		if(n == UDB_C_STOCK_COUNT)
-			return -1;
+	ext = udb_probe_columns();
+	if(ext < 0)
+		return -1;
+	if(ext != udb_has_ext) {
+		if(ext)
+			LM_NOTICE("table %.*s has the columns reauth_new_dialog, "
+					  "fail_ceiling, fail_count: using them\n",
+					uacreg_db_table.len, uacreg_db_table.s);
+		else
+			LM_WARN("table %.*s has no reauth_new_dialog, fail_ceiling, "
+					"fail_count columns: using the module parameters; "
+					"run sql/migrate-from-uac.sql to get them\n",
+					uacreg_db_table.len, uacreg_db_table.s);
 	}
+	n = ext ? UDB_C_COUNT : UDB_C_STOCK_COUNT;
+	*res = NULL;
+	if(DB_CAPABILITY(udb_dbf, DB_CAP_FETCH)) {
+		rc = udb_dbf.query(udb_con, 0, 0, 0, cols, 0, n, 0, 0);
+		if(rc == 0)
+			rc = udb_dbf.fetch_result(udb_con, res, UDB_FETCH_ROWS);
+	} else {
+		rc = udb_dbf.query(udb_con, 0, 0, 0, cols, 0, n, 0, res);
+	}
+	if(rc != 0)
+		return -1;
+	/* learnt only with rows read under it: a failed query changes nothing */
+	udb_has_ext = ext;
+	*ncols = n;
+	return 0;
 }
 
 /* The first load waits for the database, retried every second by the
@@ -639,7 +766,7 @@ int udb_reload(struct udb_reload_result *res, int force)
 	db1_res_t *dbres = NULL;
 	struct line_env env;
 	struct row r;
-	uint32_t db_id;
+	uint64_t db_id;
 	int ncols = 0, i, rc = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -712,7 +839,7 @@ int udb_reload_one(const str *l_uuid)
 	struct udb_reload_result *res;
 	struct line_env env;
 	struct row r;
-	uint32_t db_id;
+	uint64_t db_id;
 	int i, rc = -1, ncols;
 
 	res = pkg_malloc(sizeof(*res));
@@ -759,81 +886,139 @@ done:
 	return rc;
 }
 
-int udb_write_count(const str *l_uuid, uint32_t count)
+int udb_write_count(uint64_t db_id, const str *l_uuid, uint32_t count)
 {
-	db_key_t key = &udb_col_names[ROW_L_UUID];
+	db_key_t keys[2] = {&udb_col_names[UDB_C_ID], &udb_col_names[ROW_L_UUID]};
 	db_key_t col = &udb_col_names[UDB_C_FAIL_COUNT];
-	db_val_t kval, val;
+	db_val_t kvals[2], val;
 
 	if(!udb_has_ext)
 		return 0;
-	memset(&kval, 0, sizeof(kval));
+	/* by id too: a new row with the same l_uuid (REPLACE INTO) is not the
+	 * one that failed, and starts from its own count */
+	memset(kvals, 0, sizeof(kvals));
 	memset(&val, 0, sizeof(val));
-	VAL_TYPE(&kval) = DB1_STR;
-	VAL_STR(&kval) = *l_uuid;
+	VAL_TYPE(&kvals[0]) = DB1_BIGINT;
+	VAL_BIGINT(&kvals[0]) = (long long)db_id;
+	VAL_TYPE(&kvals[1]) = DB1_STR;
+	VAL_STR(&kvals[1]) = *l_uuid;
 	VAL_TYPE(&val) = DB1_INT;
 	VAL_INT(&val) = (int)count;
 	if(udb_use_table() < 0
-			|| udb_dbf.update(udb_con, &key, 0, &kval, &col, &val, 1, 1) < 0)
+			|| udb_dbf.update(udb_con, keys, 0, kvals, &col, &val, 2, 1) < 0)
 		return -1;
 	return 0;
 }
 
-int udb_delete_loaded(uint32_t db_id, const str *l_uuid, uint64_t fingerprint)
+void udb_loaded_fill(struct udb_loaded *ld, const struct uline *ul)
 {
-	db_key_t cols[UDB_C_COUNT];
-	db_key_t key = &udb_col_names[ROW_L_UUID];
-	db_key_t dkeys[2] = {&udb_col_names[UDB_C_ID], &udb_col_names[ROW_L_UUID]};
-	db_val_t kval, dvals[2];
-	db1_res_t *dbres = NULL;
-	struct row r;
-	uint32_t cur_id;
-	int i, ncols = udb_has_ext ? UDB_C_COUNT : UDB_C_STOCK_COUNT;
+	char *p = ld->data;
+	str v;
+	int f;
 
-	for(i = 0; i < UDB_C_COUNT; i++)
-		cols[i] = &udb_col_names[i];
-	memset(&kval, 0, sizeof(kval));
-	VAL_TYPE(&kval) = DB1_STR;
-	VAL_STR(&kval) = *l_uuid;
-	if(udb_use_table() < 0
-			|| udb_dbf.query(udb_con, &key, 0, &kval, cols, 1, ncols, 0, &dbres)
-					   < 0)
-		return -1;
-	if(dbres == NULL || RES_ROW_N(dbres) == 0) {
-		if(dbres)
-			udb_dbf.free_result(udb_con, dbres);
-		return 0; /* an admin deleted it already */
+	memset(ld, 0, offsetof(struct udb_loaded, data));
+	ld->db_id = ul->db_id;
+	for(f = 0; f < ROW_STR_COUNT; f++) {
+		v = ul_str(ul, f);
+		ld->s[f].s = (ul->snull & (1u << f)) ? NULL : p;
+		ld->s[f].len = v.len;
+		if(v.len)
+			memcpy(p, v.s, v.len);
+		p += v.len;
 	}
-	cur_id = udb_to_row(&RES_ROWS(dbres)[0], ncols, &r);
-	/* compare before the strings go with the result */
-	i = cur_id == db_id && row_reg_fingerprint(&r) == fingerprint;
-	udb_dbf.free_result(udb_con, dbres);
-	if(!i)
-		return 0; /* changed since it was loaded: the admin's row wins */
-	memset(dvals, 0, sizeof(dvals));
-	VAL_TYPE(&dvals[0]) = DB1_INT;
-	VAL_INT(&dvals[0]) = (int)db_id;
-	VAL_TYPE(&dvals[1]) = DB1_STR;
-	VAL_STR(&dvals[1]) = *l_uuid;
-	if(udb_dbf.delete(udb_con, dkeys, 0, dvals, 2) < 0)
-		return -1;
-	return 1;
+	ld->expires = ul->row_expires;
+	ld->flags = ul->row_flags;
+	ld->reg_delay = ul->reg_delay;
+	ld->dialog = ul->row_dialog_mode;
+	ld->ceiling = ul->sm.fail_ceiling;
+	ld->fail_count = ul->db_count;
+	ld->inull = ul->row_inull;
 }
 
-int udb_disable_row(const str *l_uuid, uint32_t flags)
+/* one condition of the ceiling's write: column = loaded value, NULL-safe
+ * (IS NULL for a NULL), strings compared byte for byte */
+static void udb_cond_str(
+		db_op_t *op, db_val_t *v, const struct udb_loaded *ld, int f)
 {
-	db_key_t key = &udb_col_names[ROW_L_UUID];
-	db_key_t col = &udb_col_names[UDB_C_FLAGS];
-	db_val_t kval, val;
+	memset(v, 0, sizeof(*v));
+	VAL_TYPE(v) = DB1_STR;
+	if(ld->s[f].s == NULL) {
+		VAL_NULL(v) = 1;
+		*op = " IS ";
+		return;
+	}
+	VAL_STR(v) = ld->s[f];
+	*op = udb_is_mysql ? "=BINARY " : OP_EQ;
+}
 
-	memset(&kval, 0, sizeof(kval));
-	memset(&val, 0, sizeof(val));
-	VAL_TYPE(&kval) = DB1_STR;
-	VAL_STR(&kval) = *l_uuid;
-	VAL_TYPE(&val) = DB1_INT;
-	VAL_INT(&val) = (int)(flags | ROW_FLAG_DISABLED);
-	if(udb_use_table() < 0
-			|| udb_dbf.update(udb_con, &key, 0, &kval, &col, &val, 1, 1) < 0)
+static void udb_cond_int(db_op_t *op, db_val_t *v, int64_t val, int is_null)
+{
+	memset(v, 0, sizeof(*v));
+	VAL_TYPE(v) = DB1_BIGINT;
+	if(is_null) {
+		VAL_NULL(v) = 1;
+		*op = " IS ";
+		return;
+	}
+	VAL_BIGINT(v) = (long long)val;
+	*op = OP_EQ;
+}
+
+int udb_ceiling_write(const struct udb_loaded *ld, int keep)
+{
+	db_key_t keys[UDB_C_COUNT];
+	db_op_t ops[UDB_C_COUNT];
+	db_val_t vals[UDB_C_COUNT];
+	db_key_t fcol = &udb_col_names[UDB_C_FLAGS];
+	db_val_t fval;
+	int n = 0, f, rc;
+
+	/* The row exactly as it was loaded, every column, in the statement
+	 * that deletes or disables it: an admin's change made at any moment
+	 * before (a password, flags, fail_ceiling, fail_count, a new row)
+	 * makes it change nothing. */
+	keys[n] = &udb_col_names[UDB_C_ID];
+	udb_cond_int(&ops[n], &vals[n], (int64_t)ld->db_id, 0);
+	n++;
+	for(f = 0; f < ROW_STR_COUNT; f++, n++) {
+		keys[n] = &udb_col_names[f];
+		udb_cond_str(&ops[n], &vals[n], ld, f);
+	}
+	keys[n] = &udb_col_names[UDB_C_EXPIRES];
+	udb_cond_int(&ops[n], &vals[n], ld->expires, 0);
+	n++;
+	keys[n] = &udb_col_names[UDB_C_FLAGS];
+	udb_cond_int(&ops[n], &vals[n], ld->flags, ld->inull & ROW_N_FLAGS);
+	n++;
+	keys[n] = &udb_col_names[UDB_C_REG_DELAY];
+	udb_cond_int(&ops[n], &vals[n], ld->reg_delay, ld->inull & ROW_N_REG_DELAY);
+	n++;
+	if(udb_has_ext) {
+		keys[n] = &udb_col_names[UDB_C_DIALOG];
+		udb_cond_int(&ops[n], &vals[n], ld->dialog, ld->inull & ROW_N_DIALOG);
+		n++;
+		keys[n] = &udb_col_names[UDB_C_CEILING];
+		udb_cond_int(&ops[n], &vals[n], ld->ceiling, ld->inull & ROW_N_CEILING);
+		n++;
+		keys[n] = &udb_col_names[UDB_C_FAIL_COUNT];
+		udb_cond_int(&ops[n], &vals[n], ld->fail_count,
+				ld->inull & ROW_N_FAIL_COUNT);
+		n++;
+	}
+	if(udb_use_table() < 0)
 		return -1;
-	return 0;
+	if(keep) {
+		memset(&fval, 0, sizeof(fval));
+		VAL_TYPE(&fval) = DB1_INT;
+		VAL_INT(&fval) = (int)(ld->flags | ROW_FLAG_DISABLED);
+		rc = udb_dbf.update(udb_con, keys, ops, vals, &fcol, &fval, n, 1);
+	} else {
+		rc = udb_dbf.delete(udb_con, keys, ops, vals, n);
+	}
+	if(rc < 0)
+		return -1;
+	rc = udb_dbf.affected_rows(udb_con);
+	if(rc < 0)
+		return -1;
+	return rc > 0 ? 1 : 0;
 }

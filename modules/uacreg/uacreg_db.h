@@ -49,12 +49,26 @@ int udb_reload(struct udb_reload_result *res, int force);
  * the row says (the caller refreshes it). */
 int udb_reload_one(const str *l_uuid);
 
-/* fail_count of a line; 0, or -1 when the database did not answer */
-int udb_write_count(const str *l_uuid, uint32_t count);
-/* Deletes the row as it was loaded. 1 deleted, 0 the row is gone or was
- * changed by an admin since, -1 database error. */
-int udb_delete_loaded(uint32_t db_id, const str *l_uuid, uint64_t fingerprint);
-/* Sets flags bit 0 of a row; 0 or -1 */
-int udb_disable_row(const str *l_uuid, uint32_t flags);
+/* fail_count of the line's row (by id and l_uuid); 0, or -1 when the
+ * database did not answer */
+int udb_write_count(uint64_t db_id, const str *l_uuid, uint32_t count);
+
+/* A line's row as it was loaded (all columns) and its fail_count as last
+ * written: what the ceiling's write expects to find. */
+struct udb_loaded
+{
+	uint64_t db_id;
+	int64_t expires, flags, reg_delay, dialog, ceiling, fail_count;
+	uint32_t inull; /* ROW_N_* */
+	str s[ROW_STR_COUNT];
+	char data[ROW_STR_COUNT * ROW_MAX_STR];
+};
+/* Under the lock. */
+void udb_loaded_fill(struct udb_loaded *ld, const struct uline *ul);
+/* The ceiling's write: deletes the row (keep: sets its flags bit 0) only
+ * when it is still, in every column, the row the line was loaded from; the
+ * check is the statement's own WHERE. 1 written, 0 the row is gone or not
+ * the loaded one (an admin's change wins), -1 database error. */
+int udb_ceiling_write(const struct udb_loaded *ld, int keep);
 
 #endif

@@ -176,6 +176,9 @@ static int uacreg_parse_classes(str *list, uint32_t *bits)
 	return 0;
 }
 
+/* bound of retry_min and retry_max, seconds */
+#define UACREG_RETRY_MAX_CAP 86400
+
 static int uacreg_check_params(void)
 {
 	if(uacreg_reauth_new_dialog < 0 || uacreg_reauth_new_dialog > 2) {
@@ -184,6 +187,13 @@ static int uacreg_check_params(void)
 	}
 	if(uacreg_retry_min < 1 || uacreg_retry_max < uacreg_retry_min) {
 		LM_ERR("need 1 <= retry_min <= retry_max\n");
+		return -1;
+	}
+	/* kept in milliseconds in 32 bits; a day is more backoff than any
+	 * carrier outage deserves */
+	if(uacreg_retry_max > UACREG_RETRY_MAX_CAP) {
+		LM_ERR("retry_max %d is more than %d seconds (one day)\n",
+				uacreg_retry_max, UACREG_RETRY_MAX_CAP);
 		return -1;
 	}
 	if(uacreg_fail_ceiling < 0 || uacreg_rate < 0 || uacreg_start_spread < 0

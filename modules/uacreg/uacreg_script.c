@@ -35,6 +35,57 @@ static void usnap_copy(char *dst, str s)
 	dst[n] = '\0';
 }
 
+/* length of the valid UTF-8 sequence at p (at most n bytes), 0 if none */
+static int usnap_utf8_len(const unsigned char *p, int n)
+{
+	int len, i;
+
+	if(p[0] < 0x80)
+		return 1;
+	if(p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2;
+	else if(p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3;
+	else if(p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if(len > n)
+		return 0;
+	for(i = 1; i < len; i++)
+		if((p[i] & 0xc0) != 0x80)
+			return 0;
+	/* overlong 3- and 4-byte forms, surrogates, beyond U+10FFFF */
+	if((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f)
+			|| (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+		return 0;
+	return len;
+}
+
+/* The carrier's reason phrase as routes get it: valid UTF-8 without
+ * control characters ('?' for any other byte), so that a route can put it
+ * in JSON or an SQL text column without the write failing on it. */
+static void usnap_copy_reason(char *dst, str r)
+{
+	const unsigned char *p = (const unsigned char *)r.s;
+	int i = 0, o = 0, l;
+
+	while(i < r.len && o < UL_REASON_MAX - 1) {
+		l = usnap_utf8_len(p + i, r.len - i);
+		if(l == 0 || (l == 1 && (p[i] < 0x20 || p[i] == 0x7f))) {
+			dst[o++] = '?';
+			i++;
+			continue;
+		}
+		if(o + l > UL_REASON_MAX - 1)
+			break;
+		memcpy(dst + o, p + i, l);
+		o += l;
+		i += l;
+	}
+	dst[o] = '\0';
+}
+
 void usnap_fill(struct usnap *s, const struct uline *ul)
 {
 	usnap_copy(s->l_uuid, ul_str(ul, ROW_L_UUID));
@@ -44,12 +95,7 @@ void usnap_fill(struct usnap *s, const struct uline *ul)
 	usnap_copy(s->r_domain, ul_str(ul, ROW_R_DOMAIN));
 	usnap_copy(s->auth_username, ul_str(ul, ROW_AUTH_USERNAME));
 	usnap_copy(s->auth_proxy, ul_str(ul, ROW_AUTH_PROXY));
-	{
-		str reason = ul_dyn(ul, UL_REASON);
-		int n = reason.len < UL_REASON_MAX - 1 ? reason.len : UL_REASON_MAX - 1;
-		memcpy(s->reason, reason.s, n);
-		s->reason[n] = '\0';
-	}
+	usnap_copy_reason(s->reason, ul_dyn(ul, UL_REASON));
 	s->state = ul->sm.state;
 	s->fail_class = ul->sm.fail_class;
 	s->last_code = ul->sm.last_code;
@@ -57,6 +103,9 @@ void usnap_fill(struct usnap *s, const struct uline *ul)
 	s->fail_ceiling = line_ceiling(&ul->sm, &uacreg_cfg);
 	s->new_dialog = line_uses_new_dialog(&ul->sm, &uacreg_cfg);
 	s->keep = 0;
+	s->defer = 0;
+	snprintf(s->row_id, sizeof(s->row_id), "%llu",
+			(unsigned long long)ul->db_id);
 }
 
 int uscript_init(void)
@@ -113,6 +162,8 @@ static void uscript_run(int rt, str *evname, struct usnap *s)
 
 int uscript_run_ceiling(struct usnap *s)
 {
+	s->keep = 0;
+	s->defer = 0;
 	uscript_in_ceiling = 1;
 	uscript_run(uscript_rt_ceiling, &uscript_ev_ceiling, s);
 	uscript_in_ceiling = 0;
@@ -148,6 +199,7 @@ enum uscript_field
 	UF_FAIL_COUNT,
 	UF_FAIL_CEILING,
 	UF_NEW_DIALOG,
+	UF_ROW_ID,
 	UF_RELOAD_REMOVING, /* event_route[uacreg:reload] only */
 	UF_RELOAD_LINES,
 	UF_RELOAD_GUARD,
@@ -157,7 +209,7 @@ enum uscript_field
 static const char *const uscript_field_names[UF_COUNT] = {"l_uuid",
 		"l_username", "l_domain", "r_username", "r_domain", "auth_username",
 		"auth_proxy", "state", "fail_class", "last_reason", "last_code",
-		"fail_count", "fail_ceiling", "new_dialog", "reload_removing",
+		"fail_count", "fail_ceiling", "new_dialog", "row_id", "reload_removing",
 		"reload_lines", "reload_guard"};
 
 /* The name is checked once, when the script is loaded: a typo such as
@@ -245,6 +297,9 @@ static int pv_get_uacreg(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 		case UF_LAST_REASON:
 			v = s->reason;
 			break;
+		case UF_ROW_ID:
+			v = s->row_id;
+			break;
 		case UF_LAST_CODE:
 			return pv_get_sintval(msg, param, res, s->last_code);
 		case UF_FAIL_COUNT:
@@ -319,6 +374,18 @@ static int ki_uacreg_keep(sip_msg_t *msg)
 		return -1;
 	}
 	uscript_current->keep = 1;
+	return 1;
+}
+
+/* The ceiling route could not do its work (its archive write failed):
+ * nothing is deleted or disabled, and the route runs again later. */
+static int ki_uacreg_defer(sip_msg_t *msg)
+{
+	if(uscript_current == NULL || !uscript_in_ceiling) {
+		LM_ERR("uacreg_defer() works only in event_route[uacreg:ceiling]\n");
+		return -1;
+	}
+	uscript_current->defer = 1;
 	return 1;
 }
 
@@ -529,6 +596,10 @@ static int w_uacreg_keep(sip_msg_t *msg, char *p1, char *p2)
 	(void)p2;
 	return ki_uacreg_keep(msg);
 }
+static int w_uacreg_defer(sip_msg_t *msg, char *p1, char *p2)
+{
+	return ki_uacreg_defer(msg);
+}
 static int w_uacreg_lookup(sip_msg_t *msg, char *p1, char *p2, char *p3)
 {
 	str attr, value;
@@ -574,6 +645,7 @@ cmd_export_t uscript_cmds[] = {
 		{"uacreg_status", (cmd_function)w_uacreg_status, 1, fixup_spve_null,
 				fixup_free_spve_null, ANY_ROUTE},
 		{"uacreg_keep", (cmd_function)w_uacreg_keep, 0, 0, 0, EVENT_ROUTE},
+		{"uacreg_defer", (cmd_function)w_uacreg_defer, 0, 0, 0, EVENT_ROUTE},
 		/* three parameters: Kamailio calls it with three, whatever the
 		 * type says; through void (*)(void), which -Wextra accepts */
 		{"uacreg_lookup", (cmd_function)(void (*)(void))w_uacreg_lookup, 3,
@@ -608,6 +680,11 @@ static sr_kemi_t uscript_kemi_exports[] = {
 	},
 	{ str_init("uacreg"), str_init("uacreg_keep"),
 		SR_KEMIP_INT, ki_uacreg_keep,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("uacreg"), str_init("uacreg_defer"),
+		SR_KEMIP_INT, ki_uacreg_defer,
 		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},

@@ -27,7 +27,9 @@ struct usnap
 	uint32_t fail_count;
 	uint32_t fail_ceiling;
 	int new_dialog;
-	int keep; /* set by uacreg_keep() in the ceiling route */
+	int keep;		 /* set by uacreg_keep() in the ceiling route */
+	int defer;		 /* set by uacreg_defer(): run the route again later */
+	char row_id[24]; /* the row's id column, in decimal */
 };
 
 void usnap_fill(struct usnap *s, const struct uline *ul);
@@ -42,7 +44,8 @@ struct ureload_event
 
 int uscript_init(void);
 /* runs event_route[uacreg:ceiling] (or the KEMI callback); returns 1 when
- * the route called uacreg_keep() */
+ * the route called uacreg_keep(); s->defer is 1 when it called
+ * uacreg_defer() */
 int uscript_run_ceiling(struct usnap *s);
 void uscript_run_state(struct usnap *s);
 /* runs event_route[uacreg:reload] (or the KEMI callback) */

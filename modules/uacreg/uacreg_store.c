@@ -89,7 +89,7 @@ void ustore_destroy(void)
 	ustore = NULL;
 }
 
-struct uline *ul_new(const struct row *r, uint32_t db_id)
+struct uline *ul_new(const struct row *r, uint64_t db_id)
 {
 	struct uline *ul;
 	size_t size = 0;
@@ -122,6 +122,9 @@ struct uline *ul_new(const struct row *r, uint32_t db_id)
 	ul->fingerprint = row_reg_fingerprint(r);
 	ul->row_flags = (uint32_t)r->flags;
 	ul->reg_delay = (uint32_t)r->reg_delay;
+	ul->row_expires = (uint32_t)r->expires;
+	ul->db_count = (uint32_t)r->fail_count;
+	ul->row_inull = (uint8_t)r->int_null;
 	ul->row_dialog_mode = (int8_t)r->reauth_new_dialog;
 	ul->row_ceiling_null = r->fail_ceiling < 0;
 	ul->sm.dialog_mode = (int8_t)r->reauth_new_dialog;
@@ -384,6 +387,20 @@ int ustore_command(const str *l_uuid, enum ustore_cmd cmd)
 			bits = line_refresh(&ul->sm, &env);
 			break;
 		case USTORE_RESET:
+			if(ul->sm.state == LINE_CEILING) {
+				/* the operator takes the line back: the ceiling's route
+				 * and write are no longer owed (a flow running now finds
+				 * in_ceiling cleared and writes nothing) */
+				if(ul->pending) {
+					ul->pending &= ~(UL_P_CEILING | UL_P_DELETE);
+					/* still on the pending list: a bit must stay set, or
+					 * the next ustore_pend() queues it twice */
+					if(!ul->pending)
+						ul->pending = UL_P_PERSIST;
+				}
+				ul->in_ceiling = 0;
+				ul->keep = 0;
+			}
 			bits = line_reset(&ul->sm, &env);
 			break;
 		case USTORE_REMOVE:

@@ -57,10 +57,13 @@ struct uline
 {
 	struct line_sm sm;
 	uint32_t id;				   /* table id */
-	uint32_t db_id;				   /* the row's `id` column, 0 when unknown */
+	uint32_t row_expires;		   /* expires column as loaded */
+	uint64_t db_id;				   /* the row's `id` column (BIGINT ok) */
 	uint64_t fingerprint;		   /* row_reg_fingerprint() of the loaded row */
 	uint32_t row_flags;			   /* flags column as loaded */
 	uint32_t reg_delay;			   /* seconds */
+	uint32_t db_count;			   /* fail_count as last read from or written
+								 * to SQL: what the ceiling's write expects */
 	uint32_t reload_epoch;		   /* last reload that saw the row */
 	struct uline *next_pending;	   /* the pending list (see ustore_pend) */
 	uint8_t pending;			   /* UL_P_* */
@@ -69,7 +72,11 @@ struct uline
 	uint8_t ch_qop[LINE_CH_KINDS]; /* DIGEST_QOP_* offered */
 	uint8_t row_ceiling_null;	   /* fail_ceiling column is NULL */
 	int8_t row_dialog_mode;		   /* reauth_new_dialog column, -1 NULL */
-	struct socket_info *sock;	   /* from the socket column, NULL = default */
+	uint8_t row_inull;			   /* ROW_N_* of the loaded row */
+	uint8_t in_ceiling;		  /* the uacreg process runs its ceiling flow */
+	uint8_t stale;			  /* the row in SQL is no longer the loaded one:
+								 * the next reload starts the line anew */
+	struct socket_info *sock; /* from the socket column, NULL = default */
 	/* the row became invalid after the line was loaded: the line runs on
 	 * as loaded (see udb_keep_invalid); a static reason, wall-clock time */
 	const char *row_invalid_why;
@@ -143,8 +150,15 @@ void ustore_destroy(void);
 uint64_t ul_now(void);
 
 /* New line from a validated row (shm), not yet in the table. */
-struct uline *ul_new(const struct row *r, uint32_t db_id);
+struct uline *ul_new(const struct row *r, uint64_t db_id);
 void ul_free(struct uline *ul);
+
+/* The ceiling's route or write is still owed for the line (under the
+ * lock) */
+static inline int ul_ceiling_owed(const struct uline *ul)
+{
+	return ul->in_ceiling || (ul->pending & (UL_P_CEILING | UL_P_DELETE));
+}
 
 /* A row string of a line as a Kamailio str (empty when NULL). */
 static inline str ul_str(const struct uline *ul, enum row_str f)

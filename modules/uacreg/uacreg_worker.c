@@ -134,51 +134,64 @@ static void uworker_send_due(void)
 		uworker_shm_log(paused, start);
 }
 
-/* what the ceiling flow does after the route; 0 done, -1 retry later */
-static int uworker_ceiling_sql(const struct usnap *snap, uint32_t db_id,
-		uint64_t fp, uint32_t flags, int keep)
+/* The line of a ceiling flow, found again by table id and generation (a
+ * line that a reload put in its place is another line), and only while the
+ * flow is still owed to it (a reset or a replacement clears in_ceiling).
+ * Under the lock. */
+static struct uline *uworker_flow_line(uint32_t id, uint32_t gen)
 {
-	str uuid = {(char *)snap->l_uuid, (int)strlen(snap->l_uuid)};
+	struct uline *ul = ustore_get(id, gen);
+	return (ul && ul->in_ceiling) ? ul : NULL;
+}
+
+/* The ceiling's write after the route: delete the row, or disable it when
+ * the route kept it, only if it is still the row that was loaded. 0 done,
+ * -1 retry later. */
+static int uworker_ceiling_sql(const struct usnap *snap,
+		const struct udb_loaded *ld, uint32_t id, uint32_t gen, int keep)
+{
 	struct udb_reload_result *res;
 	struct uline *ul;
 	int rc;
 
-	if(keep) {
-		if(udb_disable_row(&uuid, flags) < 0)
-			return -1;
-		ustore_lock();
-		ul = ustore_find(&uuid);
-		if(ul && ul->sm.state == LINE_CEILING) {
+	rc = udb_ceiling_write(ld, keep);
+	if(rc < 0)
+		return -1;
+	ustore_lock();
+	ul = uworker_flow_line(id, gen);
+	if(rc == 1) {
+		if(ul)
+			ul->in_ceiling = 0;
+		if(ul && keep) {
 			int old_state = ul->sm.state, old_fc = ul->sm.fail_class;
 			ul->row_flags |= ROW_FLAG_DISABLED;
 			ustore_apply(
 					ul, old_state, old_fc, line_keep_after_ceiling(&ul->sm));
+		} else if(ul) {
+			ustore_drop(ul);
 		}
 		ustore_unlock();
-		LM_NOTICE("line [%s]: kept by the ceiling route, disabled\n",
-				snap->l_uuid);
+		if(keep) {
+			LM_NOTICE("line [%s]: kept by the ceiling route, disabled\n",
+					snap->l_uuid);
+		} else {
+			counter_inc(uacreg_cnt_ceiling);
+			LM_WARN("line [%s]: deleted after %u failures (failure "
+					"ceiling)\n",
+					snap->l_uuid, snap->fail_count);
+		}
 		return 0;
 	}
-	rc = udb_delete_loaded(db_id, &uuid, fp);
-	if(rc < 0)
-		return -1;
-	if(rc == 1) {
-		ustore_lock();
-		ul = ustore_find(&uuid);
-		if(ul && ul->sm.state == LINE_CEILING)
-			ustore_drop(ul);
-		ustore_unlock();
-		counter_inc(uacreg_cnt_ceiling);
-		LM_WARN("line [%s]: deleted after %u failures (failure ceiling)\n",
-				snap->l_uuid, snap->fail_count);
-		return 0;
-	}
-	/* An admin changed or deleted the row since it was loaded: their row
-	 * wins. A reload registers the changed row anew with its count reset,
-	 * or forgets a deleted one. */
+	/* An admin changed, replaced or deleted the row since it was loaded:
+	 * their row wins. The reload starts the line anew from it with its
+	 * count at 0 (in its place: the flow ends there), or forgets a deleted
+	 * one. Should the reload fail, the flow is tried again, write first. */
+	if(ul)
+		ul->stale = 1;
+	ustore_unlock();
 	LM_NOTICE("line [%s]: row changed in SQL since it was loaded: not "
-			  "deleted, reloading\n",
-			snap->l_uuid);
+			  "%s, the line starts anew from the row\n",
+			snap->l_uuid, keep ? "disabled" : "deleted");
 	res = pkg_malloc(sizeof(*res));
 	if(res == NULL)
 		return -1;
@@ -187,12 +200,13 @@ static int uworker_ceiling_sql(const struct usnap *snap, uint32_t db_id,
 	return rc;
 }
 
-/* one line's pending work; returns -1 when the database failed */
+/* one line's pending work; returns -1 when the database failed or the
+ * ceiling route asked to run again later */
 static int uworker_pending(struct uline *ul, uint8_t what)
 {
 	struct usnap *snap;
-	uint32_t count, db_id, flags;
-	uint64_t fp;
+	struct udb_loaded *ld;
+	uint32_t count, id, gen;
 	str uuid;
 	int rc = 0, keep;
 
@@ -202,54 +216,89 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 		ul_free(ul);
 		return 0;
 	}
-	if(what & UL_P_FREE) {
+	if((what & UL_P_FREE) && !(what & (UL_P_CEILING | UL_P_DELETE))) {
 		ustore_drop(ul);
 		return 0;
 	}
+	/* removed while its ceiling is owed: the flow finishes first (the
+	 * route, then the row's delete), then the line goes */
 	snap = pkg_malloc(sizeof(*snap));
-	if(snap == NULL) {
+	ld = snap ? pkg_malloc(sizeof(*ld)) : NULL;
+	if(ld == NULL) {
+		if(snap)
+			pkg_free(snap);
 		ustore_pend(ul, what);
 		return -1;
 	}
 	usnap_fill(snap, ul);
+	udb_loaded_fill(ld, ul);
 	count = ul->sm.fail_count;
-	db_id = ul->db_id;
-	fp = ul->fingerprint;
-	flags = ul->row_flags;
+	id = ul->id;
+	gen = table_gen(&ustore->table, ul->id);
+	if(what & (UL_P_CEILING | UL_P_DELETE))
+		ul->in_ceiling = 1;
 	ustore_unlock();
 
 	uuid.s = snap->l_uuid;
 	uuid.len = strlen(snap->l_uuid);
 	if(what & UL_P_PERSIST) {
-		if(udb_write_count(&uuid, count) < 0) {
+		if(udb_write_count(ld->db_id, &uuid, count) < 0) {
 			LM_ERR("line [%s]: cannot write fail_count %u: will retry%s\n",
 					snap->l_uuid, count,
-					(what & (UL_P_CEILING | UL_P_DELETE))
-							? " (the ceiling's delete waits for the database)"
-							: "");
+					(what & UL_P_CEILING) ? " (the ceiling route waits for it)"
+										  : "");
 			rc = -1;
 		} else {
 			what &= ~UL_P_PERSIST;
+			ld->fail_count = count;
+			ustore_lock();
+			ul = ustore_get(id, gen);
+			if(ul)
+				ul->db_count = count;
+			ustore_unlock();
 		}
 	}
-	if(what & UL_P_CEILING) {
-		/* the route runs once, before any SQL: a database outage here
-		 * only delays the delete */
-		keep = uscript_run_ceiling(snap);
-		what &= ~UL_P_CEILING;
-		what |= UL_P_DELETE;
+	/* Order: the count is in SQL, then the route, then the write. The
+	 * route runs again only when it asked to (uacreg_defer()). */
+	if((what & UL_P_CEILING) && rc == 0) {
+		/* not for a line a reload replaced or a reset took back meanwhile */
 		ustore_lock();
-		ul = ustore_find(&uuid);
-		if(ul)
-			ul->keep = keep;
+		ul = uworker_flow_line(id, gen);
 		ustore_unlock();
+		if(ul == NULL)
+			what &= ~UL_P_CEILING;
+	}
+	if((what & UL_P_CEILING) && rc == 0) {
+		keep = uscript_run_ceiling(snap);
+		if(snap->defer) {
+			LM_NOTICE("line [%s]: the ceiling route deferred: it runs "
+					  "again later, the row stays\n",
+					snap->l_uuid);
+			rc = -1;
+		} else {
+			what &= ~UL_P_CEILING;
+			what |= UL_P_DELETE;
+			ustore_lock();
+			ul = uworker_flow_line(id, gen);
+			if(ul)
+				ul->keep = keep;
+			else
+				what &= ~UL_P_DELETE;
+			ustore_unlock();
+			if(!(what & UL_P_DELETE))
+				LM_NOTICE("line [%s]: reset or replaced while the ceiling "
+						  "route ran: the row is left alone\n",
+						snap->l_uuid);
+		}
 	}
 	if((what & UL_P_DELETE) && rc == 0) {
 		ustore_lock();
-		ul = ustore_find(&uuid);
+		ul = uworker_flow_line(id, gen);
 		keep = ul ? ul->keep : 0;
 		ustore_unlock();
-		if(uworker_ceiling_sql(snap, db_id, fp, flags, keep) < 0) {
+		if(ul == NULL) {
+			what &= ~UL_P_DELETE;
+		} else if(uworker_ceiling_sql(snap, ld, id, gen, keep) < 0) {
 			LM_ERR("line [%s]: database unavailable: the ceiling's %s "
 				   "will be retried\n",
 					snap->l_uuid, keep ? "disable" : "delete");
@@ -258,11 +307,17 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 			what &= ~UL_P_DELETE;
 		}
 	}
+	pkg_free(ld);
 	pkg_free(snap);
 	ustore_lock();
-	if(what) {
-		ul = ustore_find(&uuid);
-		if(ul)
+	ul = ustore_get(id, gen);
+	if(ul) {
+		/* a reset while the flow ran took the line back: nothing owed */
+		if(!ul->in_ceiling)
+			what &= ~(UL_P_CEILING | UL_P_DELETE);
+		if(!(what & (UL_P_CEILING | UL_P_DELETE)))
+			ul->in_ceiling = 0;
+		if(what)
 			ustore_pend(ul, what);
 	}
 	return rc;

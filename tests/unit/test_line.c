@@ -1576,14 +1576,21 @@ static void test_reset_clears_count_and_retries_now(void **state)
 	assert_int_equal(line_reset(&t.sm, &t.env), 0);
 }
 
-static void test_reset_at_ceiling_no_change(void **state)
+/* an operator's reset takes a line back from its ceiling: count 0, it
+ * registers at once, and a later counted failure counts from 1 */
+static void test_reset_at_ceiling_starts_again(void **state)
 {
 	struct t t;
 
 	t_load(&t, -1, -1, 3, 0);
-	assert_int_equal(line_reset(&t.sm, &t.env), 0);
-	assert_int_equal(t.sm.fail_count, 3);
 	assert_int_equal(t.sm.state, LINE_CEILING);
+	assert_int_equal(line_reset(&t.sm, &t.env), LINE_R_COUNT | LINE_R_STATE);
+	assert_int_equal(t.sm.fail_count, 0);
+	assert_int_equal(t.sm.state, LINE_NEW);
+	assert_int_equal(t.sm.due, t.env.now);
+	assert_int_equal(t_due(&t).send, 1);
+	assert_int_equal(t_reply(&t, 403) & LINE_R_CEILING, 0);
+	assert_int_equal(t.sm.fail_count, 1);
 }
 
 /* a reload that changed only the credentials: the new line refreshes at
@@ -2220,7 +2227,7 @@ int main(void)
 			cmocka_unit_test(test_unregister_send_error_finishes),
 			cmocka_unit_test(test_refresh_command),
 			cmocka_unit_test(test_reset_clears_count_and_retries_now),
-			cmocka_unit_test(test_reset_at_ceiling_no_change),
+			cmocka_unit_test(test_reset_at_ceiling_starts_again),
 			cmocka_unit_test(test_keep_after_ceiling_disables_count_kept),
 			cmocka_unit_test(test_adopt_takes_over_dialog_and_nonce),
 			cmocka_unit_test(test_adopt_needs_a_registered_line),
