@@ -381,6 +381,7 @@ static int ki_uacreg_keep(sip_msg_t *msg)
  * nothing is deleted or disabled, and the route runs again later. */
 static int ki_uacreg_defer(sip_msg_t *msg)
 {
+	(void)msg;
 	if(uscript_current == NULL || !uscript_in_ceiling) {
 		LM_ERR("uacreg_defer() works only in event_route[uacreg:ceiling]\n");
 		return -1;
@@ -598,6 +599,8 @@ static int w_uacreg_keep(sip_msg_t *msg, char *p1, char *p2)
 }
 static int w_uacreg_defer(sip_msg_t *msg, char *p1, char *p2)
 {
+	(void)p1;
+	(void)p2;
 	return ki_uacreg_defer(msg);
 }
 static int w_uacreg_lookup(sip_msg_t *msg, char *p1, char *p2, char *p3)
