@@ -200,6 +200,62 @@ static int uworker_ceiling_sql(const struct usnap *snap,
 	return rc;
 }
 
+/* A database outage for the writes the lines owe (fail_count, the
+ * ceiling's delete or disable): one WARN when they start failing, with the
+ * number of lines waiting, one NOTICE when they succeed again; nothing per
+ * line and second in between (each retry is logged at DBG level). */
+static uint64_t uworker_db_down_since = 0;
+/* the last "ceiling route deferred" NOTICE: at most one a minute */
+#define UWORKER_DEFER_LOG_MS 60000
+static uint64_t uworker_defer_logged_at = 0;
+static uint32_t uworker_defers = 0;
+
+static void uworker_db_write_failed(const char *l_uuid, const char *what)
+{
+	uint32_t waiting = 0;
+	struct uline *ul;
+
+	LM_DBG("line [%s]: %s failed: will retry\n", l_uuid, what);
+	if(uworker_db_down_since)
+		return;
+	uworker_db_down_since = ul_now();
+	ustore_lock();
+	for(ul = ustore->pending_head; ul; ul = ul->next_pending)
+		waiting++;
+	ustore_unlock();
+	/* the line being worked on is off the list */
+	LM_WARN("database writes fail (%s of line [%s]): %u lines wait for "
+			"theirs (fail_count, ceiling delete); retrying every %d ms, "
+			"the lines keep running\n",
+			what, l_uuid, waiting + 1, UWORKER_DB_RETRY_MS);
+}
+
+static void uworker_db_write_ok(void)
+{
+	if(uworker_db_down_since == 0)
+		return;
+	LM_NOTICE("database writes succeed again after %llu ms\n",
+			(unsigned long long)(ul_now() - uworker_db_down_since));
+	uworker_db_down_since = 0;
+}
+
+static void uworker_defer_log(const char *l_uuid)
+{
+	uint64_t now = ul_now();
+
+	uworker_defers++;
+	if(uworker_defer_logged_at
+			&& now - uworker_defer_logged_at < UWORKER_DEFER_LOG_MS) {
+		LM_DBG("line [%s]: the ceiling route deferred\n", l_uuid);
+		return;
+	}
+	LM_NOTICE("line [%s]: the ceiling route deferred (%u deferrals since the "
+			  "last notice): it runs again later, the row stays\n",
+			l_uuid, uworker_defers);
+	uworker_defer_logged_at = now;
+	uworker_defers = 0;
+}
+
 /* one line's pending work; returns -1 when the database failed or the
  * ceiling route asked to run again later */
 static int uworker_pending(struct uline *ul, uint8_t what)
@@ -243,12 +299,10 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 	uuid.len = strlen(snap->l_uuid);
 	if(what & UL_P_PERSIST) {
 		if(udb_write_count(ld->db_id, &uuid, count) < 0) {
-			LM_ERR("line [%s]: cannot write fail_count %u: will retry%s\n",
-					snap->l_uuid, count,
-					(what & UL_P_CEILING) ? " (the ceiling route waits for it)"
-										  : "");
+			uworker_db_write_failed(snap->l_uuid, "the fail_count write");
 			rc = -1;
 		} else {
+			uworker_db_write_ok();
 			what &= ~UL_P_PERSIST;
 			ld->fail_count = count;
 			ustore_lock();
@@ -271,9 +325,7 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 	if((what & UL_P_CEILING) && rc == 0) {
 		keep = uscript_run_ceiling(snap);
 		if(snap->defer) {
-			LM_NOTICE("line [%s]: the ceiling route deferred: it runs "
-					  "again later, the row stays\n",
-					snap->l_uuid);
+			uworker_defer_log(snap->l_uuid);
 			rc = -1;
 		} else {
 			what &= ~UL_P_CEILING;
@@ -299,11 +351,11 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 		if(ul == NULL) {
 			what &= ~UL_P_DELETE;
 		} else if(uworker_ceiling_sql(snap, ld, id, gen, keep) < 0) {
-			LM_ERR("line [%s]: database unavailable: the ceiling's %s "
-				   "will be retried\n",
-					snap->l_uuid, keep ? "disable" : "delete");
+			uworker_db_write_failed(snap->l_uuid,
+					keep ? "the ceiling's disable" : "the ceiling's delete");
 			rc = -1;
 		} else {
+			uworker_db_write_ok();
 			what &= ~UL_P_DELETE;
 		}
 	}
