@@ -229,6 +229,17 @@ static void urpc_line(rpc_t *rpc, void *st, const struct uline *ul, int full)
 		urpc_str(rpc, st, "call_id", ul_dyn(ul, UL_CALL_ID));
 		rpc->struct_add(st, "d", "cseq", (int)ul->sm.cseq);
 		urpc_row_invalid(rpc, st, ul);
+		/* what the line still owes the table: during a database outage
+		 * this is what waits (the log says so once, not per line) */
+		rpc->struct_add(st, "s", "sql_owed",
+				(ul->pending & UL_P_DELETE)
+						? (ul->keep ? "ceiling disable" : "ceiling delete")
+				: (ul->pending & UL_P_CEILING)
+						? ((ul->pending & UL_P_PERSIST)
+										? "fail_count, then ceiling route"
+										: "ceiling route")
+				: (ul->pending & UL_P_PERSIST) ? "fail_count"
+											   : "");
 	} else {
 		urpc_str(rpc, st, "r_username", ul_str(ul, ROW_R_USERNAME));
 		urpc_str(rpc, st, "r_domain", ul_str(ul, ROW_R_DOMAIN));

@@ -53,8 +53,10 @@ def wait_delete_pending(k, db, l_uuid, count):
     """The route ran for l_uuid and its DELETE is failing."""
     wait_for(lambda: ceiling_events(db, l_uuid) == [["bad_auth", str(count)]], 30,
              what=f"the ceiling route of {l_uuid}")
-    wait_for(lambda: f"line [{l_uuid}]: database unavailable: the ceiling's delete will be "
-             "retried" in k.log_text(), 10, what=f"the DELETE of {l_uuid} refused")
+    wait_for(lambda: "database writes fail" in k.log_text(), 10,
+             what="the DELETEs refused")
+    wait_for(lambda: k.info(l_uuid)["sql_owed"] == "ceiling delete", 10,
+             what=f"the DELETE of {l_uuid} owed")
     assert k.state(l_uuid) == "ceiling"
 
 
@@ -211,8 +213,9 @@ def test_reset_takes_a_line_back_from_its_ceiling(db, kamailio, sipp):
     block_module_deletes(db)
     k = kamailio()
     wait_for(lambda: ceiling_events(db, "back") == [["none", "3"]], 20, what="the ceiling route")
-    wait_for(lambda: "line [back]: database unavailable" in k.log_text(), 10,
-             what="the DELETE refused")
+    wait_for(lambda: "database writes fail (the ceiling's delete of line [back])"
+             in k.log_text(), 10, what="the DELETE refused")
+    assert k.info("back")["sql_owed"] == "ceiling delete"
     assert k.rpc("uacreg.reset", "back") == "ok"
     k.wait_state("back", "registered", 20)
     unblock(db)
