@@ -53,6 +53,12 @@ counter_handle_t uacreg_cnt_challenges;
 counter_handle_t uacreg_cnt_auto_switch;
 counter_handle_t uacreg_cnt_ceiling;
 counter_handle_t uacreg_cnt_shm_pauses;
+counter_handle_t uacreg_cnt_carrier_refusals;
+counter_handle_t uacreg_cnt_carrier_outages;
+str uacreg_carrier_route = str_init("uacreg:carrier");
+static int uacreg_carrier_window = 600;
+static int uacreg_carrier_min_lines = 3;
+static int uacreg_carrier_share = 50;
 
 extern str uacreg_auth_realm_avp;
 extern str uacreg_auth_username_avp;
@@ -124,6 +130,14 @@ static int ucnt_register(void)
 					   0, 0, 0,
 					   "times sending paused: shared memory below the reserve",
 					   0)
+					   < 0
+			|| counter_register(&uacreg_cnt_carrier_refusals, "uacreg",
+					   "carrier_refusals", 0, 0, 0,
+					   "times a carrier started refusing every line", 0)
+					   < 0
+			|| counter_register(&uacreg_cnt_carrier_outages, "uacreg",
+					   "carrier_outages", 0, 0, 0,
+					   "times a carrier stopped answering every line", 0)
 					   < 0)
 		return -1;
 	return 0;
@@ -171,7 +185,9 @@ static int uacreg_check_params(void)
 			|| uacreg_reload_interval < 0 || uacreg_retry_jitter < 0
 			|| uacreg_retry_jitter > 100 || uacreg_shm_reserve < 0
 			|| uacreg_shm_reserve > 90 || uacreg_refresh_margin < 1
-			|| uacreg_refresh_margin > 50) {
+			|| uacreg_refresh_margin > 50 || uacreg_carrier_window < 0
+			|| uacreg_carrier_window > 86400 || uacreg_carrier_min_lines < 2
+			|| uacreg_carrier_share < 1 || uacreg_carrier_share > 100) {
 		LM_ERR("a numeric parameter is out of range (see the README)\n");
 		return -1;
 	}
@@ -192,6 +208,14 @@ static int uacreg_check_params(void)
 	uacreg_cfg.reauth_new_dialog = uacreg_reauth_new_dialog;
 	uacreg_cfg.reuse_nonce = uacreg_reuse_nonce != 0;
 	uacreg_cfg.max_423 = 3;
+	memset(&uacreg_ccfg, 0, sizeof(uacreg_ccfg));
+	uacreg_ccfg.window_ms = (uint32_t)uacreg_carrier_window * 1000;
+	uacreg_ccfg.min_lines = (uint32_t)uacreg_carrier_min_lines;
+	uacreg_ccfg.share_pct = (uint32_t)uacreg_carrier_share;
+	/* tm gives up on a REGISTER after fr_timer (30 s by default): a probe
+	 * whose reply never came (its line was removed) frees the turn */
+	uacreg_ccfg.probe_lost_ms = 64000;
+	uacreg_ccfg.wait_poll_ms = 1000;
 	return uacreg_parse_classes(
 			&uacreg_fail_classes, &uacreg_cfg.count_classes);
 }
@@ -269,6 +293,10 @@ static param_export_t params[] = {
 	{"fail_classes",       PARAM_STR, &uacreg_fail_classes},
 	{"ceiling_route",      PARAM_STR, &uacreg_ceiling_route},
 	{"state_route",        PARAM_STR, &uacreg_state_route},
+	{"carrier_route",      PARAM_STR, &uacreg_carrier_route},
+	{"carrier_window",     PARAM_INT, &uacreg_carrier_window},
+	{"carrier_min_lines",  PARAM_INT, &uacreg_carrier_min_lines},
+	{"carrier_share",      PARAM_INT, &uacreg_carrier_share},
 	{"event_callback",     PARAM_STR, &uacreg_event_callback},
 	{"reload_interval",    PARAM_INT, &uacreg_reload_interval},
 	{"unregister_on_shutdown", PARAM_INT, &uacreg_unregister_on_shutdown},

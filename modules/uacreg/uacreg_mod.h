@@ -35,5 +35,8 @@ extern counter_handle_t uacreg_cnt_challenges;
 extern counter_handle_t uacreg_cnt_auto_switch;
 extern counter_handle_t uacreg_cnt_ceiling;
 extern counter_handle_t uacreg_cnt_shm_pauses;
+extern counter_handle_t uacreg_cnt_carrier_refusals;
+extern counter_handle_t uacreg_cnt_carrier_outages;
+extern str uacreg_carrier_route;
 
 #endif

@@ -21,6 +21,8 @@ static struct usnap *uscript_current = NULL;
 static int uscript_in_ceiling = 0;
 static int uscript_rt_ceiling = -1;
 static int uscript_rt_state = -1;
+static int uscript_rt_carrier = -1;
+static str uscript_ev_carrier = str_init("uacreg:carrier");
 static str uscript_ev_ceiling = str_init("uacreg:ceiling");
 static str uscript_ev_state = str_init("uacreg:state");
 
@@ -53,6 +55,17 @@ void usnap_fill(struct usnap *s, const struct uline *ul)
 	s->fail_ceiling = line_ceiling(&ul->sm, &uacreg_cfg);
 	s->new_dialog = line_uses_new_dialog(&ul->sm, &uacreg_cfg);
 	s->keep = 0;
+	{
+		struct carrier *c = carriers_get(&ustore->carriers, ul->cr.cid);
+		s->carrier[0] = '\0';
+		s->carrier_lines = 0;
+		s->carrier_state = CARRIER_NORMAL;
+		if(c) {
+			memcpy(s->carrier, c->key, c->key_len + 1);
+			s->carrier_lines = (int)c->lines;
+			s->carrier_state = c->state;
+		}
+	}
 }
 
 int uscript_init(void)
@@ -66,6 +79,12 @@ int uscript_init(void)
 	uscript_rt_ceiling = route_lookup(&event_rt, uscript_ev_ceiling.s);
 	if(uscript_rt_ceiling >= 0 && event_rt.rlist[uscript_rt_ceiling] == NULL)
 		uscript_rt_ceiling = -1;
+	if(uacreg_carrier_route.len > 0) {
+		uscript_ev_carrier = uacreg_carrier_route;
+	}
+	uscript_rt_carrier = route_lookup(&event_rt, uscript_ev_carrier.s);
+	if(uscript_rt_carrier >= 0 && event_rt.rlist[uscript_rt_carrier] == NULL)
+		uscript_rt_carrier = -1;
 	uscript_rt_state = route_lookup(&event_rt, uscript_ev_state.s);
 	if(uscript_rt_state >= 0 && event_rt.rlist[uscript_rt_state] == NULL)
 		uscript_rt_state = -1;
@@ -117,6 +136,11 @@ void uscript_run_state(struct usnap *s)
 	uscript_run(uscript_rt_state, &uscript_ev_state, s);
 }
 
+void uscript_run_carrier(struct usnap *s)
+{
+	uscript_run(uscript_rt_carrier, &uscript_ev_carrier, s);
+}
+
 /* $uacreg(name): the current event's line; never a secret */
 static int pv_parse_uacreg(pv_spec_t *sp, str *in)
 {
@@ -166,6 +190,12 @@ static int pv_get_uacreg(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 		is_int = 1, iv = (int)s->fail_ceiling;
 	else if(UNAME("new_dialog"))
 		is_int = 1, iv = s->new_dialog;
+	else if(UNAME("carrier"))
+		v = s->carrier;
+	else if(UNAME("carrier_lines"))
+		is_int = 1, iv = s->carrier_lines;
+	else if(UNAME("carrier_state"))
+		v = carrier_state_name(s->carrier_state);
 #undef UNAME
 	if(is_int)
 		return pv_get_sintval(msg, param, res, iv);

@@ -28,6 +28,9 @@ struct usnap
 	uint32_t fail_ceiling;
 	int new_dialog;
 	int keep; /* set by uacreg_keep() in the ceiling route */
+	char carrier[CARRIER_KEY_MAX + 1];
+	int carrier_lines;
+	int carrier_state; /* enum carrier_state */
 };
 
 void usnap_fill(struct usnap *s, const struct uline *ul);
@@ -37,6 +40,9 @@ int uscript_init(void);
  * the route called uacreg_keep() */
 int uscript_run_ceiling(struct usnap *s);
 void uscript_run_state(struct usnap *s);
+/* event_route[uacreg:carrier]: a carrier refuses, is unreachable or
+ * accepts again */
+void uscript_run_carrier(struct usnap *s);
 
 extern cmd_export_t uscript_cmds[];
 extern pv_export_t uscript_pvs[];

@@ -281,11 +281,13 @@ void usend_register(struct uline *ul, const struct line_send *act)
 	if(us == NULL || usend_prepare(&ul, act, us) < 0) {
 		str uuid = ul_str(ul, ROW_L_UUID);
 		LM_ERR("line [%.*s]: cannot build the REGISTER\n", uuid.len, uuid.s);
-		env = ul_env();
+		env = ustore_env_for(ul);
 		old_state = ul->sm.state;
 		old_fc = ul->sm.fail_class;
 		ustore_apply(ul, old_state, old_fc,
-				line_on_send_error(&ul->sm, act->attempt, &env));
+				ustore_carrier_outcome(ul,
+						line_on_send_error(&ul->sm, act->attempt, &env), 0, 0,
+						&env));
 		if(us)
 			pkg_free(us);
 		return;
@@ -341,11 +343,13 @@ failed:
 			else
 				LM_ERR("line [%.*s]: cannot build the REGISTER\n", uuid.len,
 						uuid.s);
-			env = ul_env();
+			env = ustore_env_for(ul);
 			old_state = ul->sm.state;
 			old_fc = ul->sm.fail_class;
 			ustore_apply(ul, old_state, old_fc,
-					line_on_send_error(&ul->sm, attempt, &env));
+					ustore_carrier_outcome(ul,
+							line_on_send_error(&ul->sm, attempt, &env), 0, 0,
+							&env));
 		}
 	}
 }
@@ -604,10 +608,11 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 	/* the reply answers the request in flight only if the attempt matches */
 	r.attempt = (ul->sm.attempt & 0xffff) == attempt16 ? ul->sm.attempt
 													   : ul->sm.attempt + 1;
-	env = ul_env();
+	env = ustore_env_for(ul);
 	old_state = ul->sm.state;
 	old_fc = ul->sm.fail_class;
 	bits = line_on_reply(&ul->sm, &r, usend_ur(ul_str(ul, ROW_REALM)), &env);
+	bits = ustore_carrier_outcome(ul, bits, r.code, r.retry_after, &env);
 	if(!(bits & LINE_R_IGNORED)) {
 		usend_keep_reply(&ul, &r, reason, bits & LINE_R_KEEP_CHALLENGE);
 		usend_log(ul, &r, bits, listed);

@@ -20,6 +20,7 @@
 #include "sched.h"
 #include "table.h"
 #include "pool.h"
+#include "carrier.h"
 
 /* what the uacreg process still owes a line (bits of uline.pending) */
 #define UL_P_PERSIST 0x01 /* write fail_count to SQL */
@@ -65,6 +66,7 @@ struct uline
 	uint8_t row_ceiling_null;	/* fail_ceiling column is NULL */
 	int8_t row_dialog_mode;		/* reauth_new_dialog column, -1 NULL */
 	struct socket_info *sock;	/* from the socket column, NULL = default */
+	struct carrier_line cr;		/* the line's carrier (see carrier.h) */
 	/* One allocation a line: the row's strings, then the dynamic ones
 	 * (UL_DYN_COUNT strings back to back from dyn_off, dyn_cap bytes of
 	 * room). With 100,000 lines the allocator's own overhead per block
@@ -90,6 +92,19 @@ struct ul_event
 
 #define UL_EVENT_RING 4096
 
+/* a carrier that started refusing, became unreachable or recovered, queued
+ * for event_route[uacreg:carrier] */
+struct uc_event
+{
+	uint32_t cid;
+	uint32_t lines;
+	uint8_t state;
+	uint8_t fail_class;
+	uint16_t code;
+};
+
+#define UC_EVENT_RING 256
+
 struct ustore
 {
 	gen_lock_t lock;
@@ -112,6 +127,11 @@ struct ustore
 	struct ul_event events[UL_EVENT_RING];
 	uint32_t ev_head, ev_count;
 	uint32_t ev_dropped;
+	/* lines by carrier, and the carrier route's events */
+	struct carriers carriers;
+	struct uc_event cevents[UC_EVENT_RING];
+	uint32_t cev_head, cev_count;
+	uint32_t cev_dropped;
 };
 
 extern struct ustore *ustore;
@@ -177,6 +197,19 @@ int ustore_apply(struct uline *ul, int old_state, int old_fc, int bits);
 void ustore_pend(struct uline *ul, uint8_t what);
 
 struct line_env ul_env(void);
+
+/* the carrier rule's settings (modparams carrier_*) */
+extern struct carrier_config uacreg_ccfg;
+
+/* Under the lock. A reply (or send error) of a line was applied by the
+ * machine: the line's carrier hears its outcome. env.no_count must have
+ * been set from the carrier before (see ustore_env_for). Returns bits, with
+ * LINE_R_CEILING taken out when the carrier rule holds the ceiling route. */
+int ustore_carrier_outcome(struct uline *ul, int bits, int code,
+		uint32_t retry_after, const struct line_env *env);
+/* ul_env() for a reply of ul: a failure does not count while its carrier
+ * refuses everyone */
+struct line_env ustore_env_for(const struct uline *ul);
 
 /* operator commands on one line (RPC and script) */
 enum ustore_cmd
