@@ -415,11 +415,13 @@ int carrier_hold_ceiling(struct carriers *cs, const struct carrier_config *cfg,
 	return 1;
 }
 
-int carrier_verdict(const struct carrier *c, const struct carrier_line *l,
-		uint32_t others_active)
+int carrier_verdict(const struct carrier_config *cfg, const struct carrier *c,
+		const struct carrier_line *l, uint32_t others_active)
 {
-	if(c == NULL || carrier_pending(c, l) == 0)
+	if(c == NULL || l->pend == 0)
 		return 1;
+	if(carrier_pending(c, l) == 0)
+		return c->last_ok - l->pend_at <= cfg->window_ms ? 1 : -1;
 	if(c->state != CARRIER_NORMAL)
 		return -1;
 	if(others_active == 0)

@@ -167,11 +167,14 @@ uint32_t carrier_pending(const struct carrier *c, const struct carrier_line *l);
 int carrier_hold_ceiling(struct carriers *cs, const struct carrier_config *cfg,
 		struct carrier_line *l);
 
-/* Verdict for a held line: 1 = run the route (confirmed), -1 = roll back
- * (the carrier is refusing), 0 = hold on. others_active: other lines of the
- * carrier that could still register; with none, the per-line rule. */
-int carrier_verdict(const struct carrier *c, const struct carrier_line *l,
-		uint32_t others_active);
+/* Verdict for a held line: 1 = run the route (another line's 2xx within
+ * window_ms after its last failure confirmed it), -1 = roll back (the
+ * carrier is refusing, or the only 2xx came so long after that it proves
+ * nothing about that failure: the line retries), 0 = hold on.
+ * others_active: other lines of the carrier that could still register; with
+ * none, the per-line rule. */
+int carrier_verdict(const struct carrier_config *cfg, const struct carrier *c,
+		const struct carrier_line *l, uint32_t others_active);
 /* The line leaves hold (route runs, or rolled back) */
 void carrier_unhold(struct carriers *cs, struct carrier_line *l);
 

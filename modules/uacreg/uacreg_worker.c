@@ -337,17 +337,21 @@ static void uworker_carrier_lines(uint32_t cid, uint8_t work)
 		old_fc = ul->sm.fail_class;
 		if(ul->cr.held || (work & CARRIER_W_ROLLBACK)) {
 			n = carrier_pending(c, &ul->cr);
-			if(ul->cr.held)
-				v = carrier_verdict(c, &ul->cr, others);
-			else
+			if(ul->cr.held) {
+				v = carrier_verdict(&uacreg_ccfg, c, &ul->cr, others);
+				if(v < 0 && n == 0)
+					n = ul->cr.pend; /* confirmed too late: all back */
+			} else {
 				v = n && c->state != CARRIER_NORMAL ? -1 : 0;
+			}
 			if(v < 0) {
 				bits = line_uncount(&ul->sm, n, &env);
 				ul->cr.pend = 0;
 				if(ul->cr.held)
-					LM_NOTICE("line [%.*s]: its carrier [%s] refuses every "
-							  "line: %u failures taken back, kept\n",
-							uuid.len, uuid.s, c->key, n);
+					LM_NOTICE("line [%.*s]: %u failures taken back, kept: "
+							  "its carrier [%s] refuses every line, or no "
+							  "other line registered near them\n",
+							uuid.len, uuid.s, n, c->key);
 				carrier_unhold(&ustore->carriers, &ul->cr);
 				ustore_apply(ul, old_state, old_fc, bits);
 			} else if(v > 0 && ul->cr.held) {
@@ -361,6 +365,8 @@ static void uworker_carrier_lines(uint32_t cid, uint8_t work)
 			}
 		}
 		if((work & CARRIER_W_WAKE) && c->state == CARRIER_NORMAL) {
+			old_state = ul->sm.state;
+			old_fc = ul->sm.fail_class;
 			/* the others follow at once, paced; a registered line keeps
 			 * its refresh time unless it was waiting */
 			if(ul->sm.state == LINE_RETRY_WAIT || ul->sm.state == LINE_NEW

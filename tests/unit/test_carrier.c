@@ -78,13 +78,18 @@ static void sim_work(struct sim *s)
 					if(j != i && s->cl[j].cid == cid
 							&& s->sm[j].state != LINE_CEILING)
 						others++;
-				v = carrier_verdict(c, &s->cl[i], others);
+				uint32_t n = carrier_pending(c, &s->cl[i]);
+				if(s->cl[i].held)
+					v = carrier_verdict(&s->ccfg, c, &s->cl[i], others);
+				else
+					v = n && c->state != CARRIER_NORMAL ? -1 : 0;
+				if(v == -1 && s->cl[i].held && n == 0)
+					n = s->cl[i].pend;
 				if(v == 1 && s->cl[i].held) {
 					carrier_unhold(&s->cs, &s->cl[i]);
 					s->routes[i]++;
 				} else if(v == -1) {
-					line_uncount(
-							&s->sm[i], carrier_pending(c, &s->cl[i]), &env);
+					line_uncount(&s->sm[i], n, &env);
 					s->cl[i].pend = 0;
 					carrier_unhold(&s->cs, &s->cl[i]);
 				}
@@ -290,6 +295,24 @@ static void test_wrong_password_among_good(void **state)
 	assert_int_equal(s.cl[9].held, 0);
 	assert_int_equal(s.events, 0);
 	assert_int_equal(s.sm[9].fail_count, 2);
+	carriers_destroy(&s.cs);
+}
+
+/* a held line and a 2xx long after its failure: that proves nothing about
+ * the failure (the carrier may have refused everyone then): back, retry */
+static void test_late_confirmation_rolls_back(void **state)
+{
+	struct sim s;
+
+	sim_init(&s, 5, "carrier:5060", 1);
+	sim_try(&s, 4, 403);
+	assert_int_equal(s.cl[4].held, 1);
+	s.now += s.ccfg.window_ms + 1000;
+	sim_try(&s, 0, 200);
+	assert_int_equal(s.routes[4], 0);
+	assert_int_equal(s.cl[4].held, 0);
+	assert_int_equal(s.sm[4].fail_count, 0);
+	assert_int_equal(s.sm[4].state, LINE_RETRY_WAIT);
 	carriers_destroy(&s.cs);
 }
 
@@ -553,6 +576,7 @@ int main(void)
 			cmocka_unit_test(test_held_ceiling_rolled_back),
 			cmocka_unit_test(test_wrong_password_among_good),
 			cmocka_unit_test(test_confirmed_counts_stay),
+			cmocka_unit_test(test_late_confirmation_rolls_back),
 			cmocka_unit_test(test_small_carrier_per_line_rule),
 			cmocka_unit_test(test_held_alone_runs),
 			cmocka_unit_test(test_unreachable_probe_backoff),
