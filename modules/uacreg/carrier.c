@@ -436,6 +436,8 @@ void carrier_unhold(struct carriers *cs, struct carrier_line *l)
 	if(l->held && c && c->held)
 		c->held--;
 	l->held = 0;
+	/* its counts are settled: the route runs, or they were taken back */
+	l->pend = 0;
 }
 
 void carrier_unwait(struct carriers *cs, struct carrier_line *l)

@@ -175,7 +175,8 @@ int carrier_hold_ceiling(struct carriers *cs, const struct carrier_config *cfg,
  * none, the per-line rule. */
 int carrier_verdict(const struct carrier_config *cfg, const struct carrier *c,
 		const struct carrier_line *l, uint32_t others_active);
-/* The line leaves hold (route runs, or rolled back) */
+/* The line leaves hold (route runs, or rolled back); its pending counts
+ * are settled */
 void carrier_unhold(struct carriers *cs, struct carrier_line *l);
 
 /* May line id start a REGISTER now? 1 = yes (it may become the probe);

@@ -335,7 +335,10 @@ static void uworker_carrier_lines(uint32_t cid, uint8_t work)
 		uuid = ul_str(ul, ROW_L_UUID);
 		old_state = ul->sm.state;
 		old_fc = ul->sm.fail_class;
-		if(ul->cr.held || (work & CARRIER_W_ROLLBACK)) {
+		/* a line whose ceiling route is already queued is the route's */
+		if(ul->cr.held
+				|| ((work & CARRIER_W_ROLLBACK)
+						&& ul->sm.state != LINE_CEILING)) {
 			n = carrier_pending(c, &ul->cr);
 			if(ul->cr.held) {
 				v = carrier_verdict(&uacreg_ccfg, c, &ul->cr, others);

@@ -6,11 +6,13 @@ answers none is not a wrong password: no line of it counts toward its
 ceiling, nothing is deleted, and only one REGISTER at a time (the probe)
 goes to it until it accepts again. The carrier routes run once each way.
 """
+import json
 import time
 
 import pytest
 
 from conftest import wait_for
+from test_shipped_cfg import admin, shipped  # noqa: F401 (a fixture)
 
 # a short carrier window and ceiling; the test cfg's backoff is 1..4 s
 PARAMS = """
@@ -196,3 +198,21 @@ def test_two_carriers_one_refusing(db, kamailio, registrar):
     assert rows(db) == 10
     assert ceiling_events(db) == []
     assert len(carrier_events(db)) == 1
+
+
+def test_shipped_cfg_reports_the_carrier(db, kamailio, registrar, admin):
+    """The shipped kamailio.cfg reports a refusing carrier, and its
+    recovery, to the admin URL; no line is deleted or archived."""
+    reg = registrar(users={f"s{i}": "secret" for i in range(4)}, respond=403)
+    for i in range(4):
+        db.add_line(f"s{i}", r_domain=reg.addr, fail_ceiling=2)
+    shipped(kamailio, db, admin)
+    wait_for(lambda: len(admin.reports) >= 1, 20, what="the carrier report")
+    report = json.loads(admin.reports[0][1])
+    assert report == {"event": "uacreg.carrier", "carrier": reg.addr, "state": "refusing",
+                      "lines": 4, "fail_class": "forbidden", "last_code": 403}
+    reg.set(respond=None)
+    wait_for(lambda: len(admin.reports) >= 2, 20, what="the recovery report")
+    assert json.loads(admin.reports[1][1])["state"] == "normal"
+    assert rows(db) == 4
+    assert db.value("SELECT COUNT(*) FROM uacreg_archive") == "0"
