@@ -565,7 +565,7 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 	struct line_env env;
 	struct uline *ul;
 	uint32_t id, gen16, attempt16;
-	int bits, old_state, old_fc, listed, ha1_len = 0;
+	int bits, line_bits, old_state, old_fc, listed, ha1_len = 0;
 	char uuid_buf[ROW_MAX_STR];
 	str uuid = {uuid_buf, 0}, reason = STR_NULL;
 
@@ -611,11 +611,14 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 	env = ustore_env_for(ul);
 	old_state = ul->sm.state;
 	old_fc = ul->sm.fail_class;
-	bits = line_on_reply(&ul->sm, &r, usend_ur(ul_str(ul, ROW_REALM)), &env);
-	bits = ustore_carrier_outcome(ul, bits, r.code, r.retry_after, &env);
+	line_bits =
+			line_on_reply(&ul->sm, &r, usend_ur(ul_str(ul, ROW_REALM)), &env);
+	/* the carrier may hold the ceiling route: the log says what the line
+	 * did, the carrier rule logs the hold */
+	bits = ustore_carrier_outcome(ul, line_bits, r.code, r.retry_after, &env);
 	if(!(bits & LINE_R_IGNORED)) {
 		usend_keep_reply(&ul, &r, reason, bits & LINE_R_KEEP_CHALLENGE);
-		usend_log(ul, &r, bits, listed);
+		usend_log(ul, &r, line_bits, listed);
 	}
 	ustore_apply(ul, old_state, old_fc, bits);
 	ustore_unlock();

@@ -301,7 +301,7 @@ static void uworker_carrier_lines(uint32_t cid, uint8_t work)
 	struct carrier *c = carriers_get(&ustore->carriers, cid);
 	struct line_env env = ul_env();
 	struct uline *ul, *confirm = NULL;
-	uint32_t id, others = 0, n;
+	uint32_t id, others = 0, n, back = 0;
 	int old_state, old_fc, bits, v, need_confirm = 0;
 	str uuid;
 
@@ -350,6 +350,8 @@ static void uworker_carrier_lines(uint32_t cid, uint8_t work)
 			if(v < 0) {
 				bits = line_uncount(&ul->sm, n, &env);
 				ul->cr.pend = 0;
+				if(bits & LINE_R_COUNT)
+					back++;
 				if(ul->cr.held)
 					LM_NOTICE("line [%.*s]: %u failures taken back, kept: "
 							  "its carrier [%s] refuses every line, or no "
@@ -379,6 +381,10 @@ static void uworker_carrier_lines(uint32_t cid, uint8_t work)
 			ustore_apply(ul, old_state, old_fc, 0);
 		}
 	}
+	if(back)
+		LM_NOTICE("carrier [%s]: the failures of %u lines since its last "
+				  "2xx were the carrier's: their counts are taken back\n",
+				c->key, back);
 	if(need_confirm && confirm && (work & CARRIER_W_VERDICT)) {
 		/* one registered line refreshes now: its 2xx (or refusal) tells
 		 * whether the carrier accepts others */
