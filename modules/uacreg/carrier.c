@@ -264,10 +264,16 @@ uint32_t carrier_pending(const struct carrier *c, const struct carrier_line *l)
 	return l->pend;
 }
 
-static uint64_t probe_delay(const struct line_config *lcfg, uint32_t n,
-		uint32_t retry_after, uint32_t rnd)
+static uint64_t probe_delay(const struct carrier_config *cfg,
+		const struct line_config *lcfg, uint32_t n, uint32_t retry_after,
+		uint32_t rnd)
 {
-	uint64_t ms = line_backoff_ms(n, rnd, lcfg), ra;
+	struct line_config bounded = *lcfg;
+	uint64_t ms, ra;
+
+	if(cfg->probe_max_ms && cfg->probe_max_ms < bounded.retry_max_ms)
+		bounded.retry_max_ms = cfg->probe_max_ms;
+	ms = line_backoff_ms(n, rnd, &bounded);
 
 	if(retry_after && lcfg->retry_after_max_ms) {
 		ra = (uint64_t)retry_after * 1000;
@@ -372,7 +378,8 @@ int carrier_on_outcome(struct carriers *cs, const struct carrier_config *cfg,
 			 * the carrier's next step */
 			c->probe_fails++;
 			c->probe_due =
-					now + probe_delay(lcfg, c->probe_fails, retry_after, rnd);
+					now
+					+ probe_delay(cfg, lcfg, c->probe_fails, retry_after, rnd);
 		}
 		/* an unreachable carrier that answers again, with refusals */
 		if(c->state == CARRIER_UNREACHABLE && outcome == CARRIER_O_REFUSED) {
@@ -391,7 +398,7 @@ int carrier_on_outcome(struct carriers *cs, const struct carrier_config *cfg,
 	c->since = now;
 	c->probe_id = CARRIER_NO_LINE;
 	c->probe_fails = 1;
-	c->probe_due = now + probe_delay(lcfg, 1, retry_after, rnd);
+	c->probe_due = now + probe_delay(cfg, lcfg, 1, retry_after, rnd);
 	close_epoch(c);
 	set_work(cs, c, CARRIER_W_ROLLBACK);
 	return verdict == CARRIER_REFUSING ? CARRIER_R_REFUSING

@@ -62,6 +62,9 @@ struct carrier_config
 	uint32_t probe_lost_ms;
 	/* while a probe is in flight, waiting lines look again after this */
 	uint32_t wait_poll_ms;
+	/* bound on the probe's backoff (below the lines' retry_max): a carrier
+	 * that is back is found within this long; 0 = retry_max alone */
+	uint32_t probe_max_ms;
 };
 
 struct carrier

@@ -59,6 +59,7 @@ str uacreg_carrier_route = str_init("uacreg:carrier");
 static int uacreg_carrier_window = 600;
 static int uacreg_carrier_min_lines = 3;
 static int uacreg_carrier_share = 50;
+static int uacreg_carrier_probe_max = 60;
 
 extern str uacreg_auth_realm_avp;
 extern str uacreg_auth_username_avp;
@@ -187,7 +188,8 @@ static int uacreg_check_params(void)
 			|| uacreg_shm_reserve > 90 || uacreg_refresh_margin < 1
 			|| uacreg_refresh_margin > 50 || uacreg_carrier_window < 0
 			|| uacreg_carrier_window > 86400 || uacreg_carrier_min_lines < 2
-			|| uacreg_carrier_share < 1 || uacreg_carrier_share > 100) {
+			|| uacreg_carrier_share < 1 || uacreg_carrier_share > 100
+			|| uacreg_carrier_probe_max < 1) {
 		LM_ERR("a numeric parameter is out of range (see the README)\n");
 		return -1;
 	}
@@ -216,6 +218,7 @@ static int uacreg_check_params(void)
 	 * whose reply never came (its line was removed) frees the turn */
 	uacreg_ccfg.probe_lost_ms = 64000;
 	uacreg_ccfg.wait_poll_ms = 1000;
+	uacreg_ccfg.probe_max_ms = (uint32_t)uacreg_carrier_probe_max * 1000;
 	return uacreg_parse_classes(
 			&uacreg_fail_classes, &uacreg_cfg.count_classes);
 }
@@ -297,6 +300,7 @@ static param_export_t params[] = {
 	{"carrier_window",     PARAM_INT, &uacreg_carrier_window},
 	{"carrier_min_lines",  PARAM_INT, &uacreg_carrier_min_lines},
 	{"carrier_share",      PARAM_INT, &uacreg_carrier_share},
+	{"carrier_probe_max",  PARAM_INT, &uacreg_carrier_probe_max},
 	{"event_callback",     PARAM_STR, &uacreg_event_callback},
 	{"reload_interval",    PARAM_INT, &uacreg_reload_interval},
 	{"unregister_on_shutdown", PARAM_INT, &uacreg_unregister_on_shutdown},

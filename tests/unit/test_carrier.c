@@ -455,6 +455,30 @@ static void test_probe_retry_after(void **state)
 	carriers_destroy(&s.cs);
 }
 
+/* the probe's backoff stops at probe_max, below the lines' retry_max: a
+ * carrier that is back is found soon */
+static void test_probe_max(void **state)
+{
+	struct sim s;
+	struct carrier *c;
+	int i;
+
+	sim_init(&s, 5, "c:5060", 10);
+	s.lcfg.retry_max_ms = 3600000;
+	s.ccfg.probe_max_ms = 60000;
+	for(i = 0; i < 3; i++)
+		sim_try(&s, i, 503);
+	c = sim_c(&s, 0);
+	for(i = 0; i < 20; i++) {
+		s.now = c->probe_due;
+		s.sm[3].due = s.now; /* the line's own backoff is not the point */
+		assert_int_equal(sim_try(&s, 3, 503), 1);
+		assert_true(c->probe_due - s.now <= 60000);
+	}
+	assert_true(c->probe_due - s.now == 60000);
+	carriers_destroy(&s.cs);
+}
+
 /* two carriers: one refusing, the other untouched */
 static void test_two_carriers(void **state)
 {
@@ -581,6 +605,7 @@ int main(void)
 			cmocka_unit_test(test_held_alone_runs),
 			cmocka_unit_test(test_unreachable_probe_backoff),
 			cmocka_unit_test(test_probe_retry_after),
+			cmocka_unit_test(test_probe_max),
 			cmocka_unit_test(test_two_carriers),
 			cmocka_unit_test(test_share),
 			cmocka_unit_test(test_window),
