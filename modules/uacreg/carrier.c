@@ -380,6 +380,8 @@ int carrier_on_outcome(struct carriers *cs, const struct carrier_config *cfg,
 			c->probe_due =
 					now
 					+ probe_delay(cfg, lcfg, c->probe_fails, retry_after, rnd);
+			if(c->waiting)
+				set_work(cs, c, CARRIER_W_NEXT);
 		}
 		/* an unreachable carrier that answers again, with refusals */
 		if(c->state == CARRIER_UNREACHABLE && outcome == CARRIER_O_REFUSED) {
@@ -477,7 +479,10 @@ int carrier_may_send(struct carriers *cs, const struct carrier_config *cfg,
 	}
 	if(c->probe_id != CARRIER_NO_LINE
 			&& now - c->probe_sent < cfg->probe_lost_ms) {
-		set_wait(cs, c, l, wake, now + cfg->wait_poll_ms);
+		/* parked until the probe is lost at the latest: its failure
+		 * wakes one line for the next probe (CARRIER_W_NEXT), its 2xx
+		 * every line; no line spins meanwhile */
+		set_wait(cs, c, l, wake, c->probe_sent + cfg->probe_lost_ms);
 		return 0;
 	}
 	if(now < c->probe_due) {

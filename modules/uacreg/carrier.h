@@ -58,10 +58,9 @@ struct carrier_config
 	uint32_t window_ms; /* epoch length; 0 = the carrier rule is off */
 	uint32_t min_lines; /* distinct failing lines needed, and carrier size */
 	uint32_t share_pct; /* of the distinct lines that failed in the epoch */
-	/* a probe is lost (its reply never came) after this long */
+	/* a probe is lost (its reply never came) after this long; lines that
+	 * wait while a probe is in flight look again then */
 	uint32_t probe_lost_ms;
-	/* while a probe is in flight, waiting lines look again after this */
-	uint32_t wait_poll_ms;
 	/* bound on the probe's backoff (below the lines' retry_max): a carrier
 	 * that is back is found within this long; 0 = retry_max alone */
 	uint32_t probe_max_ms;
@@ -100,6 +99,9 @@ struct carrier
 #define CARRIER_W_ROLLBACK 0x01 /* roll back pending counts, unhold */
 #define CARRIER_W_WAKE 0x02		/* waiting lines go now (recovered) */
 #define CARRIER_W_VERDICT 0x04	/* held lines: confirmed or not */
+#define CARRIER_W_NEXT \
+	0x08 /* a probe failed: one waiting line is due
+								 * at probe_due, to be the next probe */
 
 /* one line's view of its carrier; lives in the line's record */
 struct carrier_line

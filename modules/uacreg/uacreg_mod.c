@@ -217,7 +217,6 @@ static int uacreg_check_params(void)
 	/* tm gives up on a REGISTER after fr_timer (30 s by default): a probe
 	 * whose reply never came (its line was removed) frees the turn */
 	uacreg_ccfg.probe_lost_ms = 64000;
-	uacreg_ccfg.wait_poll_ms = 1000;
 	uacreg_ccfg.probe_max_ms = (uint32_t)uacreg_carrier_probe_max * 1000;
 	return uacreg_parse_classes(
 			&uacreg_fail_classes, &uacreg_cfg.count_classes);

@@ -369,6 +369,13 @@ static void uworker_carrier_lines(uint32_t cid, uint8_t work)
 				need_confirm = 1;
 			}
 		}
+		if((work & CARRIER_W_NEXT) && c->state != CARRIER_NORMAL
+				&& ul->cr.waiting) {
+			/* the next probe: one waiting line, due when it may go */
+			work &= ~CARRIER_W_NEXT;
+			sched_set(&ustore->sched, ul->id,
+					c->probe_due > env.now ? c->probe_due : env.now);
+		}
 		if((work & CARRIER_W_WAKE) && c->state == CARRIER_NORMAL) {
 			old_state = ul->sm.state;
 			old_fc = ul->sm.fail_class;

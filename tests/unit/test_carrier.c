@@ -40,7 +40,6 @@ static void sim_init(struct sim *s, int nlines, const char *key, int ceiling)
 	s->ccfg.min_lines = 3;
 	s->ccfg.share_pct = 50;
 	s->ccfg.probe_lost_ms = 120000;
-	s->ccfg.wait_poll_ms = 1000;
 	s->now = T0;
 	assert_int_equal(carriers_init(&s->cs, &unit_mem), 0);
 	for(i = 0; i < NL; i++)
@@ -440,11 +439,15 @@ static void test_probe_retry_after(void **state)
 			carrier_may_send(&s.cs, &s.ccfg, &s.cl[3], 3, s.now, &wake), 1);
 	assert_int_equal(
 			carrier_may_send(&s.cs, &s.ccfg, &s.cl[4], 4, s.now, &wake), 0);
-	assert_true(wake > s.now);
+	/* parked until the probe would be lost: no polling meanwhile */
+	assert_true(wake == s.now + s.ccfg.probe_lost_ms);
 	assert_int_equal(s.cl[4].waiting, 1);
+	assert_int_equal(c->waiting, 1);
 	carrier_on_outcome(&s.cs, &s.ccfg, &s.lcfg, &s.cl[3], 3, CARRIER_O_DOWN,
 			LINE_FC_SERVER, 503, 0, 120, 0, s.now);
 	assert_true(c->probe_due >= s.now + 120000);
+	/* its failure wakes one waiting line for the next probe */
+	assert_true(c->work & CARRIER_W_NEXT);
 	/* a lost probe (no reply) frees the turn after probe_lost_ms */
 	s.now = c->probe_due;
 	assert_int_equal(
