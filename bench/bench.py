@@ -824,7 +824,7 @@ def outage_report(w, outage, results):
     w(f"{n:,} lines of one carrier (rows of 60 s, refreshes spread over the expiry) register "
       f"with tests/integration/registrar.py; then it answers nothing for {secs} s (tm "
       "fr_timer 5 s), then answers again. uacreg with its defaults (retry_min 30, "
-      "carrier_probe_max 60, carrier_min_lines 3); stock with reg_retry_interval "
+      "carrier_probe_max 30, carrier_min_lines 3); stock with reg_retry_interval "
       f"{PARAMS_STOCK_RETRY} s.\n")
     w("| | uacreg | stock | uacreg/stock |")
     w("|---|---|---|---|")
@@ -836,8 +836,10 @@ def outage_report(w, outage, results):
       f"| {f(s, 'recovery_s', '{:.1f}')} | {ratio(u.get('recovery_s'), s.get('recovery_s'))} |")
     w("")
     w("uacreg: the lines whose refresh fell due before the outage was known (3 timeouts, "
-      "5 s each) were sent; then one probe per backoff step (30, 60, 60 ... s) and its "
-      "retransmissions. Stock: every line retries on its own.")
+      "5 s each) were sent; then one probe per backoff step (30 s: retry_min, bounded by "
+      "carrier_probe_max) and its retransmissions; after the return, the next probe "
+      "finds the carrier and every line follows, paced. Stock: every line retries on its "
+      "own.")
     for e, r in (("uacreg", u), ("stock", s)):
         for note in r.get("notes", []):
             w(f"- {e}: {note}")

@@ -59,7 +59,7 @@ str uacreg_carrier_route = str_init("uacreg:carrier");
 static int uacreg_carrier_window = 600;
 static int uacreg_carrier_min_lines = 3;
 static int uacreg_carrier_share = 50;
-static int uacreg_carrier_probe_max = 60;
+static int uacreg_carrier_probe_max = 30;
 
 extern str uacreg_auth_realm_avp;
 extern str uacreg_auth_username_avp;
