@@ -216,3 +216,43 @@ def test_shipped_cfg_reports_the_carrier(db, kamailio, registrar, admin):
     assert json.loads(admin.reports[1][1])["state"] == "normal"
     assert rows(db) == 4
     assert db.value("SELECT COUNT(*) FROM uacreg_archive") == "0"
+
+
+LUA = r'''
+function ksr_request_route()
+	KSR.sl.send_reply(404, "Not here")
+end
+
+function ksr_uacreg_event(evname)
+	if evname == "uacreg:carrier" then
+		KSR.sqlops.sql_query("ca", "INSERT INTO test_events (l_uuid, kind, state, code) VALUES ('"
+			.. KSR.pv.get("$uacreg(carrier)") .. "', 'kemi', '"
+			.. KSR.pv.get("$uacreg(carrier_state)") .. "/"
+			.. KSR.pv.get("$uacreg(carrier_lines)") .. "/"
+			.. KSR.pv.get("$uacreg(fail_class)") .. "', "
+			.. KSR.pv.get("$uacreg(last_code)") .. ")", "ev")
+	end
+end
+'''
+
+
+def test_kemi_callback_gets_the_carrier(db, kamailio, registrar, tmp_path):
+    """With a KEMI configuration the event callback gets "uacreg:carrier",
+    with the carrier's fields in $uacreg(...)."""
+    reg = registrar(users={f"k{i}": "secret" for i in range(4)}, respond=404)
+    for i in range(4):
+        db.add_line(f"k{i}", r_domain=reg.addr)
+    script = tmp_path / "uacreg-carrier.lua"
+    script.write_text(LUA)
+    params = PARAMS + (f'loadmodule "app_lua.so"\nmodparam("app_lua", "load", "{script}")\n'
+                       'modparam("uacreg", "event_callback", "ksr_uacreg_event")\n'
+                       'cfgengine "lua"\n')
+    k = kamailio(start=False, extra_params=params)
+    text = k.cfg.read_text()
+    k.cfg.write_text(text[:text.index("request_route {")])
+    k.start()
+    wait_for(lambda: db.sql("SELECT l_uuid, state, code FROM test_events WHERE kind='kemi'"),
+             20, what="the KEMI carrier event")
+    assert db.sql("SELECT l_uuid, state, code FROM test_events WHERE kind='kemi'") == \
+        [[reg.addr, "refusing/4/not_found", "404"]]
+    assert rows(db) == 4
