@@ -479,6 +479,14 @@ int ustore_command(const str *l_uuid, enum ustore_cmd cmd)
 			break;
 		case USTORE_REFRESH:
 			bits = line_refresh(&ul->sm, &env);
+			{
+				/* an operator's refresh of a line whose carrier refuses
+				 * everyone goes now, as the carrier's next probe */
+				struct carrier *c = carriers_get(&ustore->carriers, ul->cr.cid);
+				if(c && c->state != CARRIER_NORMAL
+						&& c->probe_id == CARRIER_NO_LINE)
+					c->probe_due = env.now;
+			}
 			break;
 		case USTORE_RESET:
 			bits = line_reset(&ul->sm, &env);

@@ -256,3 +256,22 @@ def test_kemi_callback_gets_the_carrier(db, kamailio, registrar, tmp_path):
     assert db.sql("SELECT l_uuid, state, code FROM test_events WHERE kind='kemi'") == \
         [[reg.addr, "refusing/4/not_found", "404"]]
     assert rows(db) == 4
+
+
+def test_refresh_sends_the_next_probe(db, kamailio, registrar):
+    """An operator's uacreg.refresh of a line of a refusing carrier goes at
+    once, as the carrier's next probe; the other lines keep waiting."""
+    reg = registrar(users={f"p{i}": "secret" for i in range(4)}, respond=403)
+    for i in range(4):
+        db.add_line(f"p{i}", r_domain=reg.addr)
+    k = kamailio(extra_params=PARAMS + 'modparam("uacreg", "retry_min", 30)\n'
+                 'modparam("uacreg", "retry_max", 30)\n')
+    wait_for(lambda: len(carrier_events(db)) >= 1, 20, what="the carrier event")
+    n = len(reg.requests())
+    t = time.time()
+    k.rpc("uacreg.refresh", "p2")
+    wait_for(lambda: [r for r in reg.requests("p2") if r["t"] > t], 3, what="p2's REGISTER")
+    # nothing else goes before the next probe, 30 s away
+    wait_for(lambda: time.time() - t > 3, 5, what="3 s")
+    assert len(reg.requests()) == n + 1
+    assert k.info("p2")["fail_count"] == 0
