@@ -418,7 +418,9 @@ int ustore_carrier_outcome(struct uline *ul, int bits, int code,
 				  "carrier registered since: the ceiling route waits for "
 				  "the carrier's verdict\n",
 				uuid.len, uuid.s);
-		bits &= ~LINE_R_CEILING;
+		/* nor is the count that reached the ceiling written yet: a restart
+		 * meanwhile would load the row at its ceiling and delete it */
+		bits &= ~(LINE_R_CEILING | LINE_R_COUNT);
 	}
 	return bits;
 }

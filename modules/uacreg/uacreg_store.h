@@ -204,7 +204,8 @@ extern struct carrier_config uacreg_ccfg;
 /* Under the lock. A reply (or send error) of a line was applied by the
  * machine: the line's carrier hears its outcome. env.no_count must have
  * been set from the carrier before (see ustore_env_for). Returns bits, with
- * LINE_R_CEILING taken out when the carrier rule holds the ceiling route. */
+ * LINE_R_CEILING and LINE_R_COUNT taken out when the carrier rule holds the
+ * ceiling route (the count is written when the route is let run). */
 int ustore_carrier_outcome(struct uline *ul, int bits, int code,
 		uint32_t retry_after, const struct line_env *env);
 /* ul_env() for a reply of ul: a failure does not count while its carrier

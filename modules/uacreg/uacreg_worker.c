@@ -364,7 +364,7 @@ static void uworker_carrier_lines(uint32_t cid, uint8_t work)
 				LM_NOTICE("line [%.*s]: its carrier [%s] accepts other lines: "
 						  "the failures were the line's own\n",
 						uuid.len, uuid.s, c->key);
-				ustore_pend(ul, UL_P_CEILING);
+				ustore_pend(ul, UL_P_PERSIST | UL_P_CEILING);
 			} else if(ul->cr.held) {
 				need_confirm = 1;
 			}

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import wait_for
+from conftest import RpcError, wait_for
 from test_shipped_cfg import admin, shipped  # noqa: F401 (a fixture)
 
 # a short carrier window and ceiling; the test cfg's backoff is 1..4 s
@@ -39,6 +39,13 @@ def counts(db):
 
 def carriers(k):
     return {c["carrier"]: c for c in k.rpc("uacreg.carriers")["carriers"]}
+
+
+def held(k, l_uuid):
+    try:
+        return k.info(l_uuid)["carrier_held"] == 1
+    except RpcError:  # not loaded yet
+        return False
 
 
 def transactions(reg, since=0.0, until=None):
@@ -275,3 +282,31 @@ def test_refresh_sends_the_next_probe(db, kamailio, registrar):
     wait_for(lambda: time.time() - t > 3, 5, what="3 s")
     assert len(reg.requests()) == n + 1
     assert k.info("p2")["fail_count"] == 0
+
+
+def test_held_ceiling_survives_a_restart(db, kamailio, registrar):
+    """A line at its ceiling whose carrier has not registered anyone since
+    is held: no route, no DELETE, and its count is not written, so a
+    restart meanwhile does not find the row at its ceiling. Once another
+    line of the carrier registers, the failure is the line's own: deleted."""
+    reg = registrar(users={"h0": "secret", "h1": "secret", "h2": "secret"},
+                    user_respond={"h1": "silent", "h2": "silent"})
+    db.add_line("h0", r_domain=reg.addr, auth_password="wrong", fail_ceiling=1)
+    db.add_line("h1", r_domain=reg.addr)
+    db.add_line("h2", r_domain=reg.addr)
+    k = kamailio(extra_params=PARAMS)
+    wait_for(lambda: held(k, "h0"), 20, what="h0 held")
+    assert k.info("h0")["state"] == "ceiling"
+    assert counts(db)["h0"] == 0
+    assert ceiling_events(db) == []
+    k.stop()
+
+    k2 = kamailio(extra_params=PARAMS)
+    wait_for(lambda: held(k2, "h0"), 20, what="h0 held again")
+    assert rows(db) == 3 and ceiling_events(db) == []
+    assert counts(db)["h0"] == 0
+
+    reg.set(user_respond=None)
+    wait_for(lambda: rows(db) == 2, 40, what="h0 deleted once h1/h2 register")
+    assert [r[0] for r in ceiling_events(db)] == ["h0"]
+    assert carrier_events(db) == []
