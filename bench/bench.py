@@ -24,6 +24,14 @@ Kamailio (bench/kamailio-bench.cfg). One phase per (size, engine):
             too); the reload RPC is timed and every REGISTER in the window
             after it was caused by it (nothing else is due).
 
+outage      (its own Kamailio per engine, --outage N/S, default 1000/600: the
+            issue's 1,000 lines and 10 minutes) N lines register with our own
+            registrar (tests/integration/registrar.py); then it answers
+            nothing for S seconds, then it answers again. Counted from its
+            log: REGISTERs (transactions, and packets with retransmissions)
+            received during the outage, and the time from its return until
+            every line has a 200 again.
+
 A phase whose cold start registers less than 95 % of its lines skips steady
 and rest (the figures would measure retries) and only times the reload.
 
@@ -68,6 +76,7 @@ STALL = 70  # s without a new registered line: the cold phase stops waiting
 STEADY_MAX_EXPIRES = 900  # longer expires: no refresh cycle within the run
 QUIET_USER = "bench-quiet-on"
 ENGINES = ("uacreg", "stock")
+PARAMS_STOCK_RETRY = 30
 
 
 def log(msg):
@@ -654,6 +663,189 @@ def rest_phase(kam, rl, res):
     return rest0
 
 
+REG_PY = ROOT / "tests" / "integration" / "registrar.py"
+
+
+class PyRegistrar:
+    """tests/integration/registrar.py: a registrar whose answers change at run
+    time (its JSON config is re-read when it changes); its JSON-lines log has
+    one record per request and per answer."""
+
+    def __init__(self, procs, pdir, users):
+        self.procs = procs
+        self.dir = pdir / "registrar"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.addr = f"127.0.0.1:{self.port}"
+        self.cfg_path = self.dir / "registrar.json"
+        self.logfile = self.dir / "registrar.log"
+        self.options = {"realm": "bench.test", "users": users}
+        self.generation = 0
+        self.proc = None
+        self.recs = []
+        self.pos = 0
+
+    def _write(self):
+        cfg = {**self.options, "host": "127.0.0.1", "port": self.port,
+               "log": str(self.logfile), "generation": self.generation}
+        tmp = self.cfg_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(cfg))
+        os.replace(tmp, self.cfg_path)
+
+    def poll(self):
+        if not self.logfile.exists():
+            return self.recs
+        with open(self.logfile) as f:
+            f.seek(self.pos)
+            data = f.read()
+        end = data.rfind("\n") + 1
+        self.pos += len(data[:end].encode())
+        for line in data[:end].splitlines():
+            try:
+                self.recs.append(json.loads(line))
+            except ValueError:
+                pass
+        return self.recs
+
+    def _wait(self, pred, what, timeout=20):
+        end = time.time() + timeout
+        while time.time() < end:
+            if any(pred(r) for r in self.poll()):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"the registrar: no {what} within {timeout} s")
+
+    def start(self):
+        self._write()
+        self.proc = self.procs.start(
+            [sys.executable, str(REG_PY), "--config", str(self.cfg_path)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=open(self.dir / "stderr.log", "w"))
+        self._wait(lambda r: r.get("event") == "start", "start")
+        return self
+
+    def set(self, **options):
+        for k, v in options.items():
+            if v is None:
+                self.options.pop(k, None)
+            else:
+                self.options[k] = v
+        self.generation += 1
+        self._write()
+        g = self.generation
+        self._wait(lambda r: r.get("event") == "config" and r.get("generation") == g, "config")
+        return [r for r in self.recs if r.get("event") == "config"
+                and r.get("generation") == g][0]["t"]
+
+    def stop(self):
+        if self.proc:
+            self.procs.stop(self.proc)
+
+    def registered_since(self, t):
+        return {r["user"] for r in self.poll()
+                if r.get("dir") == "out" and r.get("code") == 200 and r["t"] >= t}
+
+    def registers(self, t0, t1):
+        """(transactions, packets) of REGISTERs received in [t0, t1)."""
+        rs = [r for r in self.poll() if r.get("dir") == "in"
+              and r.get("method") == "REGISTER" and t0 <= r["t"] < t1]
+        return sum(1 for r in rs if not r.get("retransmission")), len(rs)
+
+
+def outage_phase(args, run_dir, procs, db, engine, n, secs, params):
+    """n lines registered, then a carrier that answers nothing for secs s,
+    then answers again (see the docstring)."""
+    pdir = run_dir / f"outage-{n}-{engine}"
+    pdir.mkdir(parents=True, exist_ok=True)
+    expires = 60
+    res = {"engine": engine, "lines": n, "outage_s": secs, "expires": expires, "notes": []}
+    reg = PyRegistrar(procs, pdir, {user_name(i): "secret" for i in range(1, n + 1)})
+    reg.start()
+    load_table(db, pdir / "rows.tsv", n, reg.addr, expires)
+    p = {**params, "uacreg": dict(params["uacreg"]), "stock": dict(params["stock"])}
+    # both engines' lines refresh spread over the expires, as lines loaded
+    # over time do (uacreg: its start_spread; stock has none, its timer
+    # spreads them by its interval)
+    p["uacreg"]["start_spread"] = expires
+    p["stock"]["reg_timer_interval"] = stock_timer(expires)
+    kam = Kamailio(procs, pdir, engine, db, reg.addr, p)
+    name = f"outage {n} lines, {engine}"
+    try:
+        log(f"{name}: starting")
+        kam.start()
+        t0 = time.time()
+        end = t0 + 240
+        while time.time() < end and len(reg.registered_since(0)) < n:
+            time.sleep(1)
+        res["registered_before"] = len(reg.registered_since(0))
+        if res["registered_before"] < n:
+            res["notes"].append(f"only {res['registered_before']} of {n} registered before")
+        # a full refresh round, so the refreshes are spread as in steady state
+        time.sleep(expires)
+        down = reg.set(respond="silent")
+        log(f"{name}: the registrar answers nothing for {secs} s")
+        time.sleep(secs)
+        back = reg.set(respond=None)
+        res["outage_registers"], res["outage_packets"] = reg.registers(down, back)
+        log(f"{name}: {res['outage_registers']} REGISTERs ({res['outage_packets']} packets) "
+            "during the outage; the registrar answers again")
+        end = back + 240
+        while time.time() < end and len(reg.registered_since(back)) < n:
+            time.sleep(0.5)
+        got = reg.registered_since(back)
+        res["registered_after"] = len(got)
+        ts = sorted(r["t"] for r in reg.recs if r.get("dir") == "out"
+                    and r.get("code") == 200 and r["t"] >= back)
+        res["recovery_s"] = (max(
+            min(r["t"] for r in reg.recs if r.get("dir") == "out" and r.get("code") == 200
+                and r["t"] >= back and r["user"] == u) for u in got) - back) if len(got) == n else None
+        res["first_ok_after_s"] = ts[0] - back if ts else None
+        res["recovery_registers"], _ = reg.registers(back, time.time())
+        if engine == "uacreg":
+            rc, text, _ = kam.rpc("cnt.get", "uacreg", "carrier_outages")
+            res["carrier_outages"] = text.strip() if rc == 0 else None
+        log(f"{name}: {res['registered_after']} of {n} registered again "
+            f"in {res['recovery_s'] if res['recovery_s'] is not None else 'n/a'} s")
+    finally:
+        kam.stop()
+        reg.stop()
+    return res
+
+
+def outage_report(w, outage, results):
+    n, secs = outage
+    u = results.get("uacreg", {})
+    s = results.get("stock", {})
+
+    def f(r, k, fmt="{:,}"):
+        v = r.get(k)
+        return "n/a" if v is None else fmt.format(v)
+    w("## Carrier outage\n")
+    w(f"{n:,} lines of one carrier (rows of 60 s, refreshes spread over the expiry) register "
+      f"with tests/integration/registrar.py; then it answers nothing for {secs} s (tm "
+      "fr_timer 5 s), then answers again. uacreg with its defaults (retry_min 30, "
+      "carrier_probe_max 30, carrier_min_lines 3); stock with reg_retry_interval "
+      f"{PARAMS_STOCK_RETRY} s.\n")
+    w("| | uacreg | stock | uacreg/stock |")
+    w("|---|---|---|---|")
+    for label, k in (("REGISTERs received during the outage", "outage_registers"),
+                     ("packets (with tm retransmissions)", "outage_packets"),
+                     ("REGISTERs after it, until all registered", "recovery_registers")):
+        w(f"| {label} | {f(u, k)} | {f(s, k)} | {ratio(u.get(k), s.get(k))} |")
+    w(f"| every line registered again (s after its return) | {f(u, 'recovery_s', '{:.1f}')} "
+      f"| {f(s, 'recovery_s', '{:.1f}')} | {ratio(u.get('recovery_s'), s.get('recovery_s'))} |")
+    w("")
+    w("uacreg: the lines whose refresh fell due before the outage was known (3 timeouts, "
+      "5 s each) were sent; then one probe per backoff step (30 s: retry_min, bounded by "
+      "carrier_probe_max) and its retransmissions; after the return, the next probe "
+      "finds the carrier and every line follows, paced. Stock: every line retries on its "
+      "own.")
+    for e, r in (("uacreg", u), ("stock", s)):
+        for note in r.get("notes", []):
+            w(f"- {e}: {note}")
+    w("")
+
+
 def run_phase(args, run_dir, procs, db, engine, size, params):
     n = size.n
     shm_mb = size.shm_mb(args)
@@ -1166,6 +1358,9 @@ def main():
     ap.add_argument("--cold-budget", type=float, default=0)
     ap.add_argument("--reload-window", type=float, default=0)
     ap.add_argument("--out", default="")
+    ap.add_argument("--outage", default="1000/600",
+                    help="N/S: the carrier outage phase (N lines, S s of silence); "
+                    "empty to skip (the smoke skips it unless given)")
     ap.add_argument("--run-dir", required=True)
     argv = sys.argv[1:]
     args = ap.parse_args()
@@ -1176,6 +1371,12 @@ def main():
         args.lines = "1000"
         if not args.expires:
             args.expires = 30
+        if "--outage" not in argv:
+            args.outage = ""
+    outage = None
+    if args.outage:
+        on, _, osecs = args.outage.partition("/")
+        outage = (int(on), int(osecs or 600))
     sizes = [Size(x) for x in args.lines.split(",") if x]
     engines = [e for e in args.engines.split(",") if e]
     for e in engines:
@@ -1199,7 +1400,8 @@ def main():
     params = {
         "uacreg_so": so_copy,
         "uacreg": {"rate": args.rate, "start_spread": 0},
-        "stock": {"reg_timer_interval": 10, "reg_retry_interval": 30, "reg_hash_size": 14},
+        "stock": {"reg_timer_interval": 10, "reg_retry_interval": PARAMS_STOCK_RETRY,
+                  "reg_hash_size": 14},
     }
     procs = Procs(run_dir / "pids")
 
@@ -1211,6 +1413,7 @@ def main():
     started = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     m = machine()
     results = {}
+    outage_results = {}
     baselines = {}
     db = MariaDB(run_dir / "mariadb", procs)
     failed = None
@@ -1235,6 +1438,16 @@ def main():
                 r["shm_baseline"] = baselines.get(e)
                 r["shm_per_line"] = shm_per_line(r, baselines.get(e))
                 results[(z.key(args), e)] = r
+        if outage:
+            for e in engines:
+                try:
+                    outage_results[e] = outage_phase(args, run_dir, procs, db, e,
+                                                     outage[0], outage[1], params)
+                except KeyboardInterrupt:
+                    raise
+                except Exception as ex:
+                    log(f"outage, {e}: phase failed: {ex}")
+                    outage_results[e] = {"engine": e, "notes": [f"phase failed: {ex}"]}
     except KeyboardInterrupt as ex:
         failed = f"interrupted ({ex})"
         log(failed)
@@ -1242,12 +1455,26 @@ def main():
         procs.stop_all()
         db.stop()
     finished = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    if not results:
+    if not results and not outage_results:
         return 1
     with open(run_dir / "results.json", "w") as f:
         json.dump({f"{k[0][0]}@{k[0][1]}{'/' + str(k[0][2]) if k[0][2] else ''}/{k[1]}": v for k, v in results.items()}, f,
                   indent=1, default=str)
-    report, verdicts = build_report(args, m, sizes, results, params, started, finished)
+    if outage_results:
+        with open(run_dir / "outage.json", "w") as f:
+            json.dump(outage_results, f, indent=1, default=str)
+    if results:
+        report, verdicts = build_report(args, m, sizes, results, params, started, finished)
+    else:
+        # only the outage phase ran (--lines "")
+        report = (f"# make bench: uacreg against stock uac\n\nRun {started} — {finished}. "
+                  f"Command: `bash bench/run.sh {' '.join(args.argv)}`.\n\n"
+                  "## Results\n\n## Details per phase\n")
+    if outage_results:
+        extra = []
+        outage_report(extra.append, outage, outage_results)
+        head, sep, tail = report.partition("## Details per phase")
+        report = head + "\n".join(extra) + "\n" + sep + tail
     if failed:
         report = f"**Incomplete run: {failed}.**\n\n" + report
     Path(args.out).write_text(report)

@@ -349,7 +349,7 @@ static int fail(struct line_sm *sm, int fc, uint32_t retry_after,
 	 * and remove must still unregister it */
 	if(env->now >= sm->expires_at)
 		sm->expires_at = 0;
-	if(class_counts(cfg, fc)) {
+	if(class_counts(cfg, fc) && !env->no_count) {
 		sm->fail_count = inc_u32(sm->fail_count);
 		ret |= LINE_R_COUNT;
 		ceiling = line_ceiling(sm, cfg);
@@ -819,6 +819,24 @@ int line_follow(struct line_sm *sm, const struct line_sm *old,
 	if(after > sm->due)
 		sm->due = after;
 	return 0;
+}
+
+int line_uncount(struct line_sm *sm, uint32_t n, const struct line_env *env)
+{
+	uint32_t ceiling = line_ceiling(sm, env->cfg);
+	int ret = 0;
+
+	if(n == 0 || sm->fail_count == 0)
+		return 0;
+	sm->fail_count = n < sm->fail_count ? sm->fail_count - n : 0;
+	ret |= LINE_R_COUNT;
+	if(sm->state == LINE_CEILING
+			&& (ceiling == 0 || sm->fail_count < ceiling)) {
+		sm->state = LINE_RETRY_WAIT;
+		sm->due = due_in(env, line_backoff_ms(sm->retries, env->rnd, env->cfg));
+		ret |= announce(sm);
+	}
+	return ret;
 }
 
 int line_keep_after_ceiling(struct line_sm *sm)

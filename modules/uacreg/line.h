@@ -162,6 +162,9 @@ struct line_env
 	uint64_t now;
 	uint32_t rnd; /* uniformly random; used for jitter */
 	const struct line_config *cfg;
+	/* the failure does not count toward the ceiling (the line's carrier
+	 * refuses everyone, see carrier.h): fail_count stays */
+	int no_count;
 };
 
 /* What to send now (from line_on_due). */
@@ -265,6 +268,12 @@ int line_adopt(struct line_sm *sm, const struct line_sm *old,
  * it left). Returns LINE_R_* bits. */
 int line_follow(struct line_sm *sm, const struct line_sm *old,
 		const struct line_env *env);
+
+/* The carrier rule found that n counted failures were the carrier's, not
+ * the line's: fail_count goes back down by n (not below 0), and a line
+ * stopped at its ceiling by them waits to retry instead. Returns LINE_R_*
+ * bits (LINE_R_COUNT when the count changed). */
+int line_uncount(struct line_sm *sm, uint32_t n, const struct line_env *env);
 /* the ceiling route kept the line: it becomes disabled, count kept */
 int line_keep_after_ceiling(struct line_sm *sm);
 

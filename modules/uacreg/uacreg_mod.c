@@ -58,6 +58,13 @@ counter_handle_t uacreg_cnt_auto_switch;
 counter_handle_t uacreg_cnt_ceiling;
 counter_handle_t uacreg_cnt_shm_pauses;
 counter_handle_t uacreg_cnt_reloads_held;
+counter_handle_t uacreg_cnt_carrier_refusals;
+counter_handle_t uacreg_cnt_carrier_outages;
+str uacreg_carrier_route = str_init("uacreg:carrier");
+static int uacreg_carrier_window = 600;
+static int uacreg_carrier_min_lines = 3;
+static int uacreg_carrier_share = 50;
+static int uacreg_carrier_probe_max = 30;
 
 extern str uacreg_auth_realm_avp;
 extern str uacreg_auth_username_avp;
@@ -138,6 +145,14 @@ static int ucnt_register(void)
 			|| counter_register(&uacreg_cnt_reloads_held, "uacreg",
 					   "reloads_held", 0, 0, 0,
 					   "reloads whose removals reload_guard held", 0)
+					   < 0
+			|| counter_register(&uacreg_cnt_carrier_refusals, "uacreg",
+					   "carrier_refusals", 0, 0, 0,
+					   "times a carrier started refusing every line", 0)
+					   < 0
+			|| counter_register(&uacreg_cnt_carrier_outages, "uacreg",
+					   "carrier_outages", 0, 0, 0,
+					   "times a carrier stopped answering every line", 0)
 					   < 0)
 		return -1;
 	return 0;
@@ -201,7 +216,10 @@ static int uacreg_check_params(void)
 			|| uacreg_reload_guard > 100 || uacreg_retry_jitter < 0
 			|| uacreg_retry_jitter > 100 || uacreg_shm_reserve < 0
 			|| uacreg_shm_reserve > 90 || uacreg_refresh_margin < 1
-			|| uacreg_refresh_margin > 50) {
+			|| uacreg_refresh_margin > 50 || uacreg_carrier_window < 0
+			|| uacreg_carrier_window > 86400 || uacreg_carrier_min_lines < 2
+			|| uacreg_carrier_share < 1 || uacreg_carrier_share > 100
+			|| uacreg_carrier_probe_max < 1) {
 		LM_ERR("a numeric parameter is out of range (see the README)\n");
 		return -1;
 	}
@@ -229,6 +247,14 @@ static int uacreg_check_params(void)
 	uacreg_cfg.min_expires_max = (uint32_t)uacreg_min_expires_max;
 	/* RFC 3261 Timer F (64*T1) until tm's own fr_timer is known */
 	uacreg_cfg.inflight_max_ms = 32000;
+	memset(&uacreg_ccfg, 0, sizeof(uacreg_ccfg));
+	uacreg_ccfg.window_ms = (uint32_t)uacreg_carrier_window * 1000;
+	uacreg_ccfg.min_lines = (uint32_t)uacreg_carrier_min_lines;
+	uacreg_ccfg.share_pct = (uint32_t)uacreg_carrier_share;
+	/* tm gives up on a REGISTER after fr_timer (30 s by default): a probe
+	 * whose reply never came (its line was removed) frees the turn */
+	uacreg_ccfg.probe_lost_ms = 64000;
+	uacreg_ccfg.probe_max_ms = (uint32_t)uacreg_carrier_probe_max * 1000;
 	return uacreg_parse_classes(
 			&uacreg_fail_classes, &uacreg_cfg.count_classes);
 }
@@ -330,6 +356,11 @@ static param_export_t params[] = {
 	{"fail_classes",       PARAM_STR, &uacreg_fail_classes},
 	{"ceiling_route",      PARAM_STR, &uacreg_ceiling_route},
 	{"state_route",        PARAM_STR, &uacreg_state_route},
+	{"carrier_route",      PARAM_STR, &uacreg_carrier_route},
+	{"carrier_window",     PARAM_INT, &uacreg_carrier_window},
+	{"carrier_min_lines",  PARAM_INT, &uacreg_carrier_min_lines},
+	{"carrier_share",      PARAM_INT, &uacreg_carrier_share},
+	{"carrier_probe_max",  PARAM_INT, &uacreg_carrier_probe_max},
 	{"event_callback",     PARAM_STR, &uacreg_event_callback},
 	{"reload_interval",    PARAM_INT, &uacreg_reload_interval},
 	{"reload_guard",       PARAM_INT, &uacreg_reload_guard},

@@ -41,5 +41,8 @@ extern counter_handle_t uacreg_cnt_reloads_held;
 
 /* sets uacreg_cfg.inflight_max_ms from tm's fr_timer */
 void uacreg_inflight_update(void);
+extern counter_handle_t uacreg_cnt_carrier_refusals;
+extern counter_handle_t uacreg_cnt_carrier_outages;
+extern str uacreg_carrier_route;
 
 #endif

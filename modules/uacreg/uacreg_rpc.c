@@ -250,6 +250,14 @@ static void urpc_line(rpc_t *rpc, void *st, const struct uline *ul, int full)
 	rpc->struct_add(
 			st, "s", "fail_class", line_fail_class_name(ul->sm.fail_class));
 	rpc->struct_add(st, "d", "fail_count", (int)ul->sm.fail_count);
+	if(full) {
+		struct carrier *c = carriers_get(&ustore->carriers, ul->cr.cid);
+		rpc->struct_add(st, "s", "carrier", c ? c->key : "");
+		rpc->struct_add(st, "s", "carrier_state",
+				carrier_state_name(c ? c->state : CARRIER_NORMAL));
+		rpc->struct_add(st, "d", "carrier_held", (int)ul->cr.held);
+		rpc->struct_add(st, "d", "carrier_waiting", (int)ul->cr.waiting);
+	}
 }
 
 static void urpc_info(rpc_t *rpc, void *ctx)
@@ -420,6 +428,76 @@ static void urpc_list(rpc_t *rpc, void *ctx)
 	}
 	ustore_unlock();
 	rpc->struct_add(th, "dd", "total", total, "offset", offset);
+}
+
+/* uacreg.carriers [offset [limit]]: each carrier with lines, its state and
+ * its lines per state. One pass over the lines counts them all. */
+static void urpc_carriers(rpc_t *rpc, void *ctx)
+{
+	int offset = 0, limit = URPC_LIST_DEFAULT, n = 0, skipped = 0, total = 0;
+	uint32_t *counts, ncar, cid, id;
+	struct carrier *c;
+	struct uline *ul;
+	uint64_t now = ul_now();
+	void *th, *arr, *st, *ls;
+	int s;
+
+	if(rpc->scan(ctx, "*d", &offset) == 1 && rpc->scan(ctx, "*d", &limit) < 1)
+		limit = URPC_LIST_DEFAULT;
+	if(offset < 0 || limit <= 0 || limit > URPC_LIST_MAX) {
+		rpc->fault(ctx, 400, "offset >= 0 and limit 1 to %d", URPC_LIST_MAX);
+		return;
+	}
+	ustore_lock();
+	ncar = ustore->carriers.count;
+	counts = pkg_malloc((ncar ? ncar : 1) * LINE_STATE_COUNT * sizeof(*counts));
+	if(counts == NULL) {
+		ustore_unlock();
+		rpc->fault(ctx, 500, "out of memory");
+		return;
+	}
+	memset(counts, 0, (ncar ? ncar : 1) * LINE_STATE_COUNT * sizeof(*counts));
+	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
+			id = table_next(&ustore->table, id + 1)) {
+		ul = table_get(&ustore->table, id);
+		if(ul->cr.cid < ncar)
+			counts[ul->cr.cid * LINE_STATE_COUNT + ul->sm.state]++;
+	}
+	for(cid = 0; cid < ncar; cid++)
+		if(ustore->carriers.v[cid].lines)
+			total++;
+	if(rpc->add(ctx, "{", &th) < 0)
+		goto done;
+	rpc->struct_add(th, "d", "total", total);
+	rpc->struct_add(th, "d", "offset", offset);
+	rpc->struct_add(th, "[", "carriers", &arr);
+	for(cid = 0; cid < ncar && n < limit; cid++) {
+		c = &ustore->carriers.v[cid];
+		if(c->lines == 0 || skipped++ < offset)
+			continue;
+		if(rpc->array_add(arr, "{", &st) < 0)
+			break;
+		rpc->struct_add(st, "s", "carrier", c->key);
+		rpc->struct_add(st, "s", "state", carrier_state_name(c->state));
+		rpc->struct_add(st, "d", "since_ago",
+				c->since ? (int)((now - c->since) / 1000) : -1);
+		rpc->struct_add(st, "d", "lines", (int)c->lines);
+		rpc->struct_add(st, "d", "held", (int)c->held);
+		rpc->struct_add(st, "d", "waiting", (int)c->waiting);
+		rpc->struct_add(st, "d", "last_code", (int)c->last_code);
+		rpc->struct_add(
+				st, "s", "fail_class", line_fail_class_name(c->fail_class));
+		rpc->struct_add(st, "d", "next_probe_in",
+				c->state != CARRIER_NORMAL ? urpc_in(c->probe_due, now) : 0);
+		if(rpc->struct_add(st, "{", "states", &ls) >= 0)
+			for(s = 0; s < LINE_STATE_COUNT; s++)
+				rpc->struct_add(ls, "d", line_state_name(s),
+						(int)counts[cid * LINE_STATE_COUNT + s]);
+		n++;
+	}
+done:
+	ustore_unlock();
+	pkg_free(counts);
 }
 
 struct urpc_domain
@@ -654,6 +732,8 @@ static const char *urpc_list_doc[] = {
 		0};
 static const char *urpc_summary_doc[] = {
 		"Lines per state, per failure class and per carrier domain.", 0};
+static const char *urpc_carriers_doc[] = {
+		"Carriers with their state and lines per state: [offset [limit]]", 0};
 static const char *urpc_enable_doc[] = {"Enable a line: l_uuid", 0};
 static const char *urpc_disable_doc[] = {
 		"Unregister and disable a line: l_uuid", 0};
@@ -674,6 +754,7 @@ rpc_export_t urpc_cmds[] = {{"uacreg.count", urpc_count, urpc_count_doc, 0},
 		{"uacreg.info", urpc_info, urpc_info_doc, 0},
 		{"uacreg.list", urpc_list, urpc_list_doc, 0},
 		{"uacreg.summary", urpc_summary, urpc_summary_doc, 0},
+		{"uacreg.carriers", urpc_carriers, urpc_carriers_doc, 0},
 		{"uacreg.enable", urpc_enable, urpc_enable_doc, 0},
 		{"uacreg.disable", urpc_disable, urpc_disable_doc, 0},
 		{"uacreg.refresh", urpc_refresh, urpc_refresh_doc, 0},

@@ -22,6 +22,8 @@ static int uscript_in_ceiling = 0;
 static int uscript_rt_ceiling = -1;
 static int uscript_rt_state = -1;
 static int uscript_rt_reload = -1;
+static int uscript_rt_carrier = -1;
+static str uscript_ev_carrier = str_init("uacreg:carrier");
 static str uscript_ev_ceiling = str_init("uacreg:ceiling");
 static str uscript_ev_state = str_init("uacreg:state");
 static str uscript_ev_reload = str_init("uacreg:reload");
@@ -106,6 +108,17 @@ void usnap_fill(struct usnap *s, const struct uline *ul)
 	s->defer = 0;
 	snprintf(s->row_id, sizeof(s->row_id), "%llu",
 			(unsigned long long)ul->db_id);
+	{
+		struct carrier *c = carriers_get(&ustore->carriers, ul->cr.cid);
+		s->carrier[0] = '\0';
+		s->carrier_lines = 0;
+		s->carrier_state = CARRIER_NORMAL;
+		if(c) {
+			memcpy(s->carrier, c->key, c->key_len + 1);
+			s->carrier_lines = (int)c->lines;
+			s->carrier_state = c->state;
+		}
+	}
 }
 
 int uscript_init(void)
@@ -119,6 +132,12 @@ int uscript_init(void)
 	uscript_rt_ceiling = route_lookup(&event_rt, uscript_ev_ceiling.s);
 	if(uscript_rt_ceiling >= 0 && event_rt.rlist[uscript_rt_ceiling] == NULL)
 		uscript_rt_ceiling = -1;
+	if(uacreg_carrier_route.len > 0) {
+		uscript_ev_carrier = uacreg_carrier_route;
+	}
+	uscript_rt_carrier = route_lookup(&event_rt, uscript_ev_carrier.s);
+	if(uscript_rt_carrier >= 0 && event_rt.rlist[uscript_rt_carrier] == NULL)
+		uscript_rt_carrier = -1;
 	uscript_rt_state = route_lookup(&event_rt, uscript_ev_state.s);
 	if(uscript_rt_state >= 0 && event_rt.rlist[uscript_rt_state] == NULL)
 		uscript_rt_state = -1;
@@ -175,6 +194,11 @@ void uscript_run_state(struct usnap *s)
 	uscript_run(uscript_rt_state, &uscript_ev_state, s);
 }
 
+void uscript_run_carrier(struct usnap *s)
+{
+	uscript_run(uscript_rt_carrier, &uscript_ev_carrier, s);
+}
+
 void uscript_run_reload(const struct ureload_event *ev)
 {
 	uscript_reload = ev;
@@ -200,6 +224,9 @@ enum uscript_field
 	UF_FAIL_CEILING,
 	UF_NEW_DIALOG,
 	UF_ROW_ID,
+	UF_CARRIER, /* also in event_route[uacreg:carrier] */
+	UF_CARRIER_LINES,
+	UF_CARRIER_STATE,
 	UF_RELOAD_REMOVING, /* event_route[uacreg:reload] only */
 	UF_RELOAD_LINES,
 	UF_RELOAD_GUARD,
@@ -209,8 +236,9 @@ enum uscript_field
 static const char *const uscript_field_names[UF_COUNT] = {"l_uuid",
 		"l_username", "l_domain", "r_username", "r_domain", "auth_username",
 		"auth_proxy", "state", "fail_class", "last_reason", "last_code",
-		"fail_count", "fail_ceiling", "new_dialog", "row_id", "reload_removing",
-		"reload_lines", "reload_guard"};
+		"fail_count", "fail_ceiling", "new_dialog", "row_id", "carrier",
+		"carrier_lines", "carrier_state", "reload_removing", "reload_lines",
+		"reload_guard"};
 
 /* The name is checked once, when the script is loaded: a typo such as
  * $uacreg(fail_cnt) stops Kamailio at start-up instead of reading $null in
@@ -300,6 +328,14 @@ static int pv_get_uacreg(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 		case UF_ROW_ID:
 			v = s->row_id;
 			break;
+		case UF_CARRIER:
+			v = s->carrier;
+			break;
+		case UF_CARRIER_STATE:
+			v = carrier_state_name(s->carrier_state);
+			break;
+		case UF_CARRIER_LINES:
+			return pv_get_sintval(msg, param, res, s->carrier_lines);
 		case UF_LAST_CODE:
 			return pv_get_sintval(msg, param, res, s->last_code);
 		case UF_FAIL_COUNT:

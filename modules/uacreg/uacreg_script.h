@@ -30,6 +30,9 @@ struct usnap
 	int keep;		 /* set by uacreg_keep() in the ceiling route */
 	int defer;		 /* set by uacreg_defer(): run the route again later */
 	char row_id[24]; /* the row's id column, in decimal */
+	char carrier[CARRIER_KEY_MAX + 1];
+	int carrier_lines;
+	int carrier_state; /* enum carrier_state */
 };
 
 void usnap_fill(struct usnap *s, const struct uline *ul);
@@ -50,6 +53,9 @@ int uscript_run_ceiling(struct usnap *s);
 void uscript_run_state(struct usnap *s);
 /* runs event_route[uacreg:reload] (or the KEMI callback) */
 void uscript_run_reload(const struct ureload_event *ev);
+/* event_route[uacreg:carrier]: a carrier refuses, is unreachable or
+ * accepts again */
+void uscript_run_carrier(struct usnap *s);
 
 extern cmd_export_t uscript_cmds[];
 extern pv_export_t uscript_pvs[];

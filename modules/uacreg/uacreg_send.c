@@ -317,11 +317,13 @@ void usend_register(struct uline *ul, const struct line_send *act)
 				us == NULL ? "no private memory"
 						   : "no shared memory for a new dialog, or a header "
 							 "too long");
-		env = ul_env();
+		env = ustore_env_for(ul);
 		old_state = ul->sm.state;
 		old_fc = ul->sm.fail_class;
 		ustore_apply(ul, old_state, old_fc,
-				line_on_send_error(&ul->sm, act->attempt, &env));
+				ustore_carrier_outcome(ul,
+						line_on_send_error(&ul->sm, act->attempt, &env), 0, 0,
+						&env));
 		if(us)
 			pkg_free(us);
 		return;
@@ -378,11 +380,13 @@ failed:
 				LM_ERR("line [%.*s]: cannot build the credentials: retry, "
 					   "not counted\n",
 						uuid.len, uuid.s);
-			env = ul_env();
+			env = ustore_env_for(ul);
 			old_state = ul->sm.state;
 			old_fc = ul->sm.fail_class;
 			ustore_apply(ul, old_state, old_fc,
-					line_on_send_error(&ul->sm, attempt, &env));
+					ustore_carrier_outcome(ul,
+							line_on_send_error(&ul->sm, attempt, &env), 0, 0,
+							&env));
 		}
 	}
 }
@@ -632,7 +636,7 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 	(void)t;
 	(void)type;
 	uint32_t id, gen16, attempt16;
-	int bits, old_state, old_fc, listed, ha1_len = 0, k, kept = 0;
+	int bits, line_bits, old_state, old_fc, listed, ha1_len = 0, k, kept = 0;
 	char uuid_buf[ROW_MAX_STR];
 	/* our Contact URI as sent: sip:<l_uuid>@<contact_addr> */
 	char contact_buf[ROW_MAX_STR + 512];
@@ -684,7 +688,7 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 	/* the reply answers the request in flight only if the attempt matches */
 	r.attempt = (ul->sm.attempt & 0xffff) == attempt16 ? ul->sm.attempt
 													   : ul->sm.attempt + 1;
-	env = ul_env();
+	env = ustore_env_for(ul);
 	old_state = ul->sm.state;
 	old_fc = ul->sm.fail_class;
 	/* what the machine needs to tell a refused answer from a new
@@ -693,7 +697,11 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 	if(ul->sm.have_nonce & LINE_CH_BIT(k))
 		r.kept_realm = usend_ur(ul_dyn(ul, UL_CH(k, UL_CH_REALM)));
 	r.row_has_proxy = ul->slen[ROW_AUTH_PROXY] > 0;
-	bits = line_on_reply(&ul->sm, &r, usend_ur(ul_str(ul, ROW_REALM)), &env);
+	line_bits =
+			line_on_reply(&ul->sm, &r, usend_ur(ul_str(ul, ROW_REALM)), &env);
+	/* the carrier may hold the ceiling route: the log says what the line
+	 * did, the carrier rule logs the hold */
+	bits = ustore_carrier_outcome(ul, line_bits, r.code, r.retry_after, &env);
 	if(!(bits & LINE_R_IGNORED)) {
 		kept = bits & LINE_R_KEEP_CHALLENGE;
 		if(usend_keep_reply(&ul, &r, reason, kept) < 0) {
@@ -701,13 +709,15 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 			 * one the carrier just sent: the carrier would refuse it and
 			 * the line would count a wrong password. Ours, not counted. */
 			str u = ul_str(ul, ROW_L_UUID);
+			int le = line_on_local_error(&ul->sm, &env);
 			LM_ERR("line [%.*s]: cannot keep the %d challenge (no shared "
 				   "memory): retry after the backoff, not counted\n",
 					u.len, u.s, r.code);
-			bits |= line_on_local_error(&ul->sm, &env);
+			bits |= le;
+			line_bits |= le;
 			kept = 0;
 		}
-		usend_log(ul, &r, bits, listed);
+		usend_log(ul, &r, line_bits, listed);
 	}
 	ustore_apply(ul, old_state, old_fc, bits);
 	ustore_unlock();

@@ -10,6 +10,7 @@
 #include "uacreg_store.h"
 
 struct ustore *ustore = NULL;
+struct carrier_config uacreg_ccfg;
 
 static void *ul_shm_alloc(size_t n)
 {
@@ -39,6 +40,15 @@ struct line_env ul_env(void)
 	env.now = ul_now();
 	env.rnd = (uint32_t)kam_rand();
 	env.cfg = &uacreg_cfg;
+	env.no_count = 0;
+	return env;
+}
+
+struct line_env ustore_env_for(const struct uline *ul)
+{
+	struct line_env env = ul_env();
+
+	env.no_count = !carrier_counts(carriers_get(&ustore->carriers, ul->cr.cid));
 	return env;
 }
 
@@ -57,7 +67,8 @@ int ustore_init(uint32_t hash_size, uint32_t rate, uint32_t burst)
 	}
 	pool_init(&ustore->pool, &ul_shm);
 	if(table_init(&ustore->table, &ul_shm, hash_size) < 0
-			|| sched_init(&ustore->sched, &ul_shm) < 0) {
+			|| sched_init(&ustore->sched, &ul_shm) < 0
+			|| carriers_init(&ustore->carriers, &ul_shm) < 0) {
 		SHM_MEM_ERROR;
 		return -1;
 	}
@@ -84,6 +95,7 @@ void ustore_destroy(void)
 		ul_free(table_get(&ustore->table, id));
 	table_destroy(&ustore->table);
 	sched_destroy(&ustore->sched);
+	carriers_destroy(&ustore->carriers);
 	pool_destroy(&ustore->pool);
 	shm_free(ustore);
 	ustore = NULL;
@@ -237,10 +249,19 @@ int ustore_add(struct uline *ul)
 {
 	str uuid = ul_str(ul, ROW_L_UUID);
 	ur_str_t key = {uuid.s, (size_t)uuid.len};
+	str proxy = ul_str(ul, ROW_AUTH_PROXY), domain = ul_str(ul, ROW_R_DOMAIN);
+	ur_str_t up = {proxy.s, (size_t)proxy.len};
+	ur_str_t ud = {domain.s, (size_t)domain.len};
+	char ckey[CARRIER_KEY_MAX + 1];
+	ur_str_t ck = {ckey, 0};
 
 	ul->id = table_add(&ustore->table, key, ul);
 	if(ul->id == TABLE_NO_ID)
 		return -1;
+	/* no carrier (out of memory, or no host): the per-line rule */
+	memset(&ul->cr, 0, sizeof(ul->cr));
+	ck.len = carrier_key(ckey, up, ud);
+	ul->cr.cid = ck.len ? carriers_bind(&ustore->carriers, ck) : CARRIER_NONE;
 	ustore->state_count[ul->sm.state]++;
 	ustore->fail_class_count[ul->sm.fail_class]++;
 	if(ul->sm.due && sched_set(&ustore->sched, ul->id, ul->sm.due) < 0) {
@@ -255,6 +276,12 @@ void ustore_take_out(struct uline *ul)
 	if(ul->id == TABLE_NO_ID)
 		return;
 	sched_remove(&ustore->sched, ul->id);
+	{
+		struct carrier *c = carriers_get(&ustore->carriers, ul->cr.cid);
+		if(c && c->probe_id == ul->id)
+			c->probe_id = CARRIER_NO_LINE; /* its reply will not come */
+	}
+	carriers_unbind(&ustore->carriers, &ul->cr);
 	ustore->state_count[ul->sm.state]--;
 	ustore->fail_class_count[ul->sm.fail_class]--;
 	table_remove(&ustore->table, ul->id);
@@ -329,6 +356,77 @@ static void ustore_queue_event(struct uline *ul)
 	ev->code = ul->sm.last_code;
 }
 
+static void ustore_queue_carrier_event(uint32_t cid)
+{
+	struct carrier *c = carriers_get(&ustore->carriers, cid);
+	struct uc_event *ev;
+
+	if(c == NULL)
+		return;
+	if(c->state == CARRIER_REFUSING) {
+		counter_inc(uacreg_cnt_carrier_refusals);
+		LM_WARN("carrier [%s]: refuses every line (%u lines, last %u, %s): "
+				"its lines' failures do not count toward their ceilings; one "
+				"probe at a time\n",
+				c->key, c->lines, c->last_code,
+				line_fail_class_name(c->fail_class));
+	} else if(c->state == CARRIER_UNREACHABLE) {
+		counter_inc(uacreg_cnt_carrier_outages);
+		LM_WARN("carrier [%s]: answers no line (%u lines, last %u, %s): one "
+				"probe at a time\n",
+				c->key, c->lines, c->last_code,
+				line_fail_class_name(c->fail_class));
+	} else {
+		LM_NOTICE("carrier [%s]: accepts again (%u lines): the others "
+				  "follow\n",
+				c->key, c->lines);
+	}
+	if(ustore->cev_count == UC_EVENT_RING) {
+		ustore->cev_dropped++;
+		return;
+	}
+	ev = &ustore->cevents[(ustore->cev_head + ustore->cev_count)
+						  % UC_EVENT_RING];
+	ustore->cev_count++;
+	ev->cid = cid;
+	ev->lines = c->lines;
+	ev->state = c->state;
+	ev->fail_class = c->fail_class;
+	ev->code = c->last_code;
+}
+
+int ustore_carrier_outcome(struct uline *ul, int bits, int code,
+		uint32_t retry_after, const struct line_env *env)
+{
+	int outcome;
+
+	if(bits & LINE_R_IGNORED)
+		return bits;
+	if(bits & LINE_R_REGISTERED)
+		outcome = CARRIER_O_OK;
+	else if(bits & LINE_R_FAILED)
+		outcome = carrier_outcome_of(ul->sm.fail_class, env->cfg);
+	else
+		return bits; /* a challenge, a 423: no outcome yet */
+	if(carrier_on_outcome(&ustore->carriers, &uacreg_ccfg, env->cfg, &ul->cr,
+			   ul->id, outcome, ul->sm.fail_class, code,
+			   (bits & LINE_R_FAILED) && (bits & LINE_R_COUNT), retry_after,
+			   env->rnd, env->now))
+		ustore_queue_carrier_event(ul->cr.cid);
+	if((bits & LINE_R_CEILING)
+			&& carrier_hold_ceiling(&ustore->carriers, &uacreg_ccfg, &ul->cr)) {
+		str uuid = ul_str(ul, ROW_L_UUID);
+		LM_NOTICE("line [%.*s]: at its ceiling, but no other line of its "
+				  "carrier registered since: the ceiling route waits for "
+				  "the carrier's verdict\n",
+				uuid.len, uuid.s);
+		/* nor is the count that reached the ceiling written yet: a restart
+		 * meanwhile would load the row at its ceiling and delete it */
+		bits &= ~(LINE_R_CEILING | LINE_R_COUNT);
+	}
+	return bits;
+}
+
 int ustore_apply(struct uline *ul, int old_state, int old_fc, int bits)
 {
 	if(old_state != ul->sm.state) {
@@ -385,6 +483,14 @@ int ustore_command(const str *l_uuid, enum ustore_cmd cmd)
 			break;
 		case USTORE_REFRESH:
 			bits = line_refresh(&ul->sm, &env);
+			{
+				/* an operator's refresh of a line whose carrier refuses
+				 * everyone goes now, as the carrier's next probe */
+				struct carrier *c = carriers_get(&ustore->carriers, ul->cr.cid);
+				if(c && c->state != CARRIER_NORMAL
+						&& c->probe_id == CARRIER_NO_LINE)
+					c->probe_due = env.now;
+			}
 			break;
 		case USTORE_RESET:
 			if(ul->sm.state == LINE_CEILING) {

@@ -20,6 +20,7 @@
 #include "sched.h"
 #include "table.h"
 #include "pool.h"
+#include "carrier.h"
 
 /* what the uacreg process still owes a line (bits of uline.pending) */
 #define UL_P_PERSIST 0x01 /* write fail_count to SQL */
@@ -81,6 +82,7 @@ struct uline
 	 * as loaded (see udb_keep_invalid); a static reason, wall-clock time */
 	const char *row_invalid_why;
 	uint32_t row_invalid_since;
+	struct carrier_line cr; /* the line's carrier (see carrier.h) */
 	/* One allocation a line: the row's strings, then the dynamic ones
 	 * (UL_DYN_COUNT strings back to back from dyn_off, dyn_cap bytes of
 	 * room). With 100,000 lines the allocator's own overhead per block
@@ -105,6 +107,19 @@ struct ul_event
 };
 
 #define UL_EVENT_RING 4096
+
+/* a carrier that started refusing, became unreachable or recovered, queued
+ * for event_route[uacreg:carrier] */
+struct uc_event
+{
+	uint32_t cid;
+	uint32_t lines;
+	uint8_t state;
+	uint8_t fail_class;
+	uint16_t code;
+};
+
+#define UC_EVENT_RING 256
 
 struct ustore
 {
@@ -136,6 +151,11 @@ struct ustore
 	uint8_t table_loaded;
 	uint64_t unreadable_since;
 	uint32_t reload_held_remove, reload_held_lines;
+	/* lines by carrier, and the carrier route's events */
+	struct carriers carriers;
+	struct uc_event cevents[UC_EVENT_RING];
+	uint32_t cev_head, cev_count;
+	uint32_t cev_dropped;
 };
 
 extern struct ustore *ustore;
@@ -212,6 +232,20 @@ void ustore_note_reload_held(uint32_t would_remove, uint32_t lines);
 void ustore_pend(struct uline *ul, uint8_t what);
 
 struct line_env ul_env(void);
+
+/* the carrier rule's settings (modparams carrier_*) */
+extern struct carrier_config uacreg_ccfg;
+
+/* Under the lock. A reply (or send error) of a line was applied by the
+ * machine: the line's carrier hears its outcome. env.no_count must have
+ * been set from the carrier before (see ustore_env_for). Returns bits, with
+ * LINE_R_CEILING and LINE_R_COUNT taken out when the carrier rule holds the
+ * ceiling route (the count is written when the route is let run). */
+int ustore_carrier_outcome(struct uline *ul, int bits, int code,
+		uint32_t retry_after, const struct line_env *env);
+/* ul_env() for a reply of ul: a failure does not count while its carrier
+ * refuses everyone */
+struct line_env ustore_env_for(const struct uline *ul);
 
 /* operator commands on one line (RPC and script) */
 enum ustore_cmd

@@ -88,6 +88,26 @@ static void uworker_shm_log(int paused, uint64_t now)
 	}
 }
 
+/* Admission by the line's carrier, under the lock. A carrier that refuses
+ * everyone, or answers no one, gets one REGISTER at a time (the probe);
+ * the other lines that would start a registration wait, moved in the queue
+ * to the next probe's time, not sent and not counted. Answers to challenges
+ * and unregisters always go. 1 = send. */
+static int uworker_carrier_admits(struct uline *ul, uint32_t id, uint64_t now)
+{
+	uint64_t wake = 0;
+
+	if(ul->sm.state != LINE_NEW && ul->sm.state != LINE_RETRY_WAIT
+			&& ul->sm.state != LINE_REGISTERED)
+		return 1;
+	if(carrier_may_send(
+			   &ustore->carriers, &uacreg_ccfg, &ul->cr, id, now, &wake))
+		return 1;
+	if(sched_set(&ustore->sched, id, wake > now ? wake : now + 1) < 0)
+		return 1; /* cannot move it: let it go rather than spin on it */
+	return 0;
+}
+
 /* sends what is due, as fast as the pacer and the shm reserve allow */
 static void uworker_send_due(void)
 {
@@ -109,6 +129,8 @@ static void uworker_send_due(void)
 			sched_remove(&ustore->sched, id);
 			continue;
 		}
+		if(!uworker_carrier_admits(ul, id, env.now))
+			continue; /* moved later in the queue: never blocks others */
 		if(!uworker_shm_admits(ul)) {
 			paused = 1;
 			break;
@@ -375,6 +397,173 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 	return rc;
 }
 
+/* What the carrier rule asks of a carrier's lines, under the lock: roll
+ * back the counts its refusal made (and release the lines it stopped at
+ * their ceiling), run the ceiling route of lines whose failure another
+ * line's 2xx confirmed, send the waiting lines when it accepts again. One
+ * pass over the lines per carrier with work: that happens when a carrier
+ * changes, not per REGISTER. */
+static void uworker_carrier_lines(uint32_t cid, uint8_t work)
+{
+	struct carrier *c = carriers_get(&ustore->carriers, cid);
+	struct line_env env = ul_env();
+	struct uline *ul, *confirm = NULL;
+	uint32_t id, others = 0, n, back = 0;
+	int old_state, old_fc, bits, v, need_confirm = 0;
+	str uuid;
+
+	if(c == NULL)
+		return;
+	/* lines that could still register tell a carrier's verdict */
+	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
+			id = table_next(&ustore->table, id + 1)) {
+		ul = table_get(&ustore->table, id);
+		if(ul->cr.cid != cid)
+			continue;
+		switch(ul->sm.state) {
+			case LINE_DISABLED:
+			case LINE_CEILING:
+			case LINE_REMOVED:
+			case LINE_UNREGISTERING:
+				break;
+			case LINE_REGISTERED:
+				if(ul->sm.due && confirm == NULL)
+					confirm = ul;
+				/* fall through */
+			default:
+				others++;
+		}
+	}
+	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
+			id = table_next(&ustore->table, id + 1)) {
+		ul = table_get(&ustore->table, id);
+		if(ul->cr.cid != cid)
+			continue;
+		uuid = ul_str(ul, ROW_L_UUID);
+		old_state = ul->sm.state;
+		old_fc = ul->sm.fail_class;
+		/* a line whose ceiling route is already queued is the route's */
+		if(ul->cr.held
+				|| ((work & CARRIER_W_ROLLBACK)
+						&& ul->sm.state != LINE_CEILING)) {
+			n = carrier_pending(c, &ul->cr);
+			if(ul->cr.held) {
+				v = carrier_verdict(&uacreg_ccfg, c, &ul->cr, others);
+				if(v < 0 && n == 0)
+					n = ul->cr.pend; /* confirmed too late: all back */
+			} else {
+				v = n && c->state != CARRIER_NORMAL ? -1 : 0;
+			}
+			if(v < 0) {
+				bits = line_uncount(&ul->sm, n, &env);
+				ul->cr.pend = 0;
+				if(bits & LINE_R_COUNT)
+					back++;
+				if(ul->cr.held)
+					LM_NOTICE("line [%.*s]: %u failures taken back, kept: "
+							  "its carrier [%s] refuses every line, or no "
+							  "other line registered near them\n",
+							uuid.len, uuid.s, n, c->key);
+				carrier_unhold(&ustore->carriers, &ul->cr);
+				ustore_apply(ul, old_state, old_fc, bits);
+			} else if(v > 0 && ul->cr.held) {
+				carrier_unhold(&ustore->carriers, &ul->cr);
+				LM_NOTICE("line [%.*s]: its carrier [%s] accepts other lines: "
+						  "the failures were the line's own\n",
+						uuid.len, uuid.s, c->key);
+				ustore_pend(ul, UL_P_PERSIST | UL_P_CEILING);
+			} else if(ul->cr.held) {
+				need_confirm = 1;
+			}
+		}
+		if((work & CARRIER_W_NEXT) && c->state != CARRIER_NORMAL
+				&& ul->cr.waiting) {
+			/* the next probe: one waiting line, due when it may go */
+			work &= ~CARRIER_W_NEXT;
+			sched_set(&ustore->sched, ul->id,
+					c->probe_due > env.now ? c->probe_due : env.now);
+		}
+		if((work & CARRIER_W_WAKE) && c->state == CARRIER_NORMAL) {
+			old_state = ul->sm.state;
+			old_fc = ul->sm.fail_class;
+			/* the others follow at once, paced; a registered line keeps
+			 * its refresh time unless it was waiting */
+			if(ul->sm.state == LINE_RETRY_WAIT || ul->sm.state == LINE_NEW
+					|| ul->cr.waiting)
+				line_refresh(&ul->sm, &env);
+			carrier_unwait(&ustore->carriers, &ul->cr);
+			ustore_apply(ul, old_state, old_fc, 0);
+		}
+	}
+	if(back)
+		LM_NOTICE("carrier [%s]: the failures of %u lines since its last "
+				  "2xx were the carrier's: their counts are taken back\n",
+				c->key, back);
+	if(need_confirm && confirm && (work & CARRIER_W_VERDICT)) {
+		/* one registered line refreshes now: its 2xx (or refusal) tells
+		 * whether the carrier accepts others */
+		old_state = confirm->sm.state;
+		old_fc = confirm->sm.fail_class;
+		ustore_apply(
+				confirm, old_state, old_fc, line_refresh(&confirm->sm, &env));
+	}
+}
+
+static void uworker_carrier_work(void)
+{
+	uint32_t cid;
+	uint8_t work;
+
+	ustore_lock();
+	while((cid = carriers_take_work(&ustore->carriers, &work)) != CARRIER_NONE)
+		uworker_carrier_lines(cid, work);
+	ustore_unlock();
+}
+
+static void uworker_run_carrier_events(void)
+{
+	struct uc_event ev;
+	struct usnap *snap;
+	struct carrier *c;
+	int dropped;
+
+	ustore_lock();
+	if(ustore->cev_count == 0 && ustore->cev_dropped == 0) {
+		ustore_unlock();
+		return;
+	}
+	ustore_unlock();
+	snap = pkg_malloc(sizeof(*snap));
+	if(snap == NULL)
+		return;
+	for(;;) {
+		ustore_lock();
+		dropped = ustore->cev_dropped;
+		ustore->cev_dropped = 0;
+		if(ustore->cev_count == 0) {
+			ustore_unlock();
+			break;
+		}
+		ev = ustore->cevents[ustore->cev_head];
+		ustore->cev_head = (ustore->cev_head + 1) % UC_EVENT_RING;
+		ustore->cev_count--;
+		memset(snap, 0, sizeof(*snap));
+		c = carriers_get(&ustore->carriers, ev.cid);
+		if(c)
+			memcpy(snap->carrier, c->key, c->key_len + 1);
+		ustore_unlock();
+		if(dropped)
+			LM_WARN("%d carrier events dropped\n", dropped);
+		snap->state = -1;
+		snap->carrier_lines = (int)ev.lines;
+		snap->carrier_state = ev.state;
+		snap->fail_class = ev.fail_class;
+		snap->last_code = ev.code;
+		uscript_run_carrier(snap);
+	}
+	pkg_free(snap);
+}
+
 static void uworker_run_events(void);
 
 static void uworker_drain_pending(uint64_t now)
@@ -509,7 +698,9 @@ void uworker_tick(unsigned int ticks, void *param)
 	} else if(uworker_next_reload && now >= uworker_next_reload) {
 		uworker_load(now);
 	}
+	uworker_carrier_work();
 	uworker_send_due();
+	uworker_run_carrier_events();
 	/* events first: a removed line is freed by its pending work, and its
 	 * "removed" event must still find it */
 	uworker_run_events();
