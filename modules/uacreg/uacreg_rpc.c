@@ -308,6 +308,7 @@ struct urpc_filter
 {
 	int state; /* -1 = any */
 	str r_domain;
+	str carrier; /* the carrier key (Section 11.9.1): host:port */
 	str match;
 };
 
@@ -333,6 +334,12 @@ static int urpc_filter_ok(const struct urpc_filter *f, const struct uline *ul)
 			&& (d.len != f->r_domain.len
 					|| strncasecmp(d.s, f->r_domain.s, d.len) != 0))
 		return 0;
+	if(f->carrier.s) {
+		struct carrier *c = carriers_get(&ustore->carriers, ul->cr.cid);
+		if(c == NULL || c->key_len != (size_t)f->carrier.len
+				|| strncasecmp(c->key, f->carrier.s, f->carrier.len) != 0)
+			return 0;
+	}
 	if(f->match.s == NULL)
 		return 1;
 	for(k = 0; k < sizeof(urpc_attrs) / sizeof(urpc_attrs[0]); k++)
@@ -371,11 +378,15 @@ static int urpc_filter_arg(
 		f->r_domain = val;
 		return 0;
 	}
+	if(key.len == 7 && strncmp(key.s, "carrier", 7) == 0) {
+		f->carrier = val;
+		return 0;
+	}
 	if(key.len == 5 && strncmp(key.s, "match", 5) == 0) {
 		f->match = val;
 		return 0;
 	}
-	rpc->fault(ctx, 400, "a filter is state=, r_domain= or match=");
+	rpc->fault(ctx, 400, "a filter is state=, r_domain=, carrier= or match=");
 	return -1;
 }
 
@@ -383,7 +394,7 @@ static int urpc_filter_arg(
 static void urpc_list(rpc_t *rpc, void *ctx)
 {
 	int offset = 0, limit = URPC_LIST_DEFAULT, n = 0, total = 0, i;
-	struct urpc_filter filter = {-1, STR_NULL, STR_NULL};
+	struct urpc_filter filter = {-1, STR_NULL, STR_NULL, STR_NULL};
 	str arg;
 	uint32_t id;
 	struct uline *ul;
@@ -728,7 +739,8 @@ static const char *urpc_info_doc[] = {
 		0};
 static const char *urpc_list_doc[] = {
 		"Lines, paged and filtered: uacreg.list [offset [limit [filter "
-		"...]]], filter: a state, state=S, r_domain=D or match=TEXT",
+		"...]]], filter: a state, state=S, r_domain=D, carrier=HOST:PORT or "
+		"match=TEXT",
 		0};
 static const char *urpc_summary_doc[] = {
 		"Lines per state, per failure class and per carrier domain.", 0};

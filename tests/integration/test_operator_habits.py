@@ -80,6 +80,9 @@ def test_list_filters_and_rejects_words_where_numbers_belong(named):
     assert uuids("match=shar") == ["a1", "a2"]
     assert uuids("match=a") == ["a1", "a2", "solo"]  # l_uuid, l_username, auth_username
     assert uuids("r_domain=carrier-b.test") == ["solo"]
+    # the carrier: r_domain with its default port (no auth_proxy here)
+    assert uuids("carrier=carrier-b.test:5060") == ["solo"]
+    assert uuids("carrier=sbc.test:5060") == []
     assert uuids("state=disabled", "match=012") == ["0123"]
     assert uuids("disabled") == ["0123", "a1", "a2", "solo"]
     res = k.rpc("uacreg.list", 1, 1, "match=a")
