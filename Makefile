@@ -92,14 +92,17 @@ bench-smoke: module
 
 CFILES = $(wildcard modules/uacreg/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c)
 
+# the GPL block at the top of each module file too (scripts/gpl-header.py)
 format:
 	@clang-format -i $(CFILES)
+	@python3 scripts/gpl-header.py
 
 format-check:
 	@bad=0; for f in $(CFILES); do \
 		clang-format --dry-run --Werror "$$f" >/dev/null 2>&1 || { echo "format: $$f"; bad=1; }; \
 	done; \
 	if [ $$bad -ne 0 ]; then echo "run: make format"; exit 1; fi; echo "format: clean"
+	@python3 scripts/gpl-header.py --check
 
 clean:
 	rm -rf build/unit build/fuzz build/test-* modules/uacreg/*.o modules/uacreg/*.so modules/uacreg/*.d
