@@ -12,12 +12,17 @@ README edited on another branch can be brought over at merge time:
     make docs-check                          # README is the XML's output
 
 From then on the XML is the source and the README is generated (make docs);
-this script is only the bridge for READMEs written by hand.
+this script is only the bridge for READMEs edited by hand. It reads both the
+hand-written layout (sections 1., 2. ...) and the one make docs generates
+(Chapter 1, sections 1.1, 1.2 ..., xrefs 'Section 1.N, "Title"'): converting
+the generated README gives the XML it came from again, so a branch that
+edited the generated README by hand can be converted too.
 
 What the README's text is read as (lynx's layout of Kamailio's readme.xsl):
   "N. Title", "N.M. Title", "N.M.K. Title" at column 0   sections
   "   Example 1.N. Title" then column-0 / deep lines    example + listing
   "     * item" (continued at 7), "         + item" (11) itemized lists
+                                                       (lynx: "          + item" (12))
   "    1. item" (continued at 7)                        ordered list
   3-space text                                         paragraphs
   a paragraph whose second line is "   ----- ..."       a table, kept as
@@ -49,7 +54,8 @@ GENERATED = ("<!-- Made from modules/uacreg/README by scripts/readme-to-docbook.
 HEADING = re.compile(r"^(\d+(?:\.\d+)*)\. (\S.*)$")
 EXAMPLE = re.compile(r"^   Example \d+\.\d+\. (.*)$")
 BULLET = re.compile(r"^     \* (.*)$")
-SUBBULLET = re.compile(r"^         \+ (.*)$")
+# the hand-written README nests at 9, lynx at 10
+SUBBULLET = re.compile(r"^( {9,10})\+ (.*)$")
 ORDERED = re.compile(r"^    \d+\. (.*)$")
 
 
@@ -222,8 +228,12 @@ class Converter:
         j = i
         lines = []
         while j < len(self.lines) and self.lines[j].strip():
-            lines.append(self.lines[j][3:] if self.lines[j].startswith("   ") else self.lines[j])
+            lines.append(self.lines[j])
             j += 1
+        # the hand-written README indents a table by 3 like its text; lynx
+        # puts it at column 0
+        if all(l.startswith("   ") for l in lines):
+            lines = [l[3:] for l in lines]
         # a table cannot hold an xref without losing its columns: a "Section
         # N" there gets the label the stylesheets give (the Admin Guide is
         # chapter 1, so section N is 1.N)
@@ -294,7 +304,7 @@ class Converter:
                     s = SUBBULLET.match(self.lines[j])
                     if not s:
                         break
-                    sl, j = self.collect_item(j, s.group(1), 11)
+                    sl, j = self.collect_item(j, s.group(2), len(s.group(1)) + 2)
                     self.emit(d + 3, "<listitem>")
                     self.emit(d + 4, "<para>")
                     self.emit(d + 5, self.para_text(sl))
@@ -324,9 +334,42 @@ class Converter:
         return j
 
 
+def from_generated(lines):
+    """A README made by make docs (section 1.N of "Chapter 1. Admin Guide",
+    xrefs as 'Section 1.N, "Title"') back into the hand-written layout, so
+    that a README edited after the switch converts too (a round trip gives
+    the same XML)."""
+    text = "\n".join(lines)
+    # the xrefs' labels: "Section 1.11.3, “Title”" -> "Section 11.3" (the
+    # title may be broken over lines)
+    text = re.sub(r"Section 1\.(\d+(?:\.\d+)*),\s+\u201c[^\u201d]*\u201d", r"Section \1", text)
+    text = re.sub(r"(Example \d+\.\d+),\s+\u201c[^\u201d]*\u201d", r"\1", text)
+    # "Section 1.N" in a table (no xref there)
+    text = re.sub(r"Section 1\.(\d+(?:\.\d+)*)", r"Section \1", text)
+    lines = text.split("\n")
+    out = [lines[0], ""]
+    i = 1
+    # the subtitle: the first paragraph after the title
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    while i < len(lines) and lines[i].strip():
+        out.append("   " + lines[i].strip())
+        i += 1
+    out.append("     " + "_" * 66)
+    body = lines.index("Chapter 1. Admin Guide") + 1
+    for line in lines[body:]:
+        m = HEADING.match(line)
+        if m and m.group(1).startswith("1."):
+            line = f"{m.group(1)[2:]}. {m.group(2)}"
+        out.append(line)
+    return out
+
+
 def main():
     readme = Path(sys.argv[1]) if len(sys.argv) > 1 else MOD / "README"
     lines = readme.read_text().split("\n")
+    if "Chapter 1. Admin Guide" in lines:
+        lines = from_generated(lines)
     first = Converter(lines)
     first.convert()
     conv = Converter(lines, first.found)
