@@ -24,7 +24,7 @@ endif
 export UACREG_KAMAILIO := $(KVER)
 
 .PHONY: all deps module unit fuzz-smoke fuzz integration test run bench \
-	bench-smoke format format-check warnings clean
+	bench-smoke format format-check docs docs-check warnings clean
 
 all: module
 
@@ -61,6 +61,7 @@ test: module
 	@$(MAKE) -s unit
 	@$(MAKE) -s fuzz-smoke
 	@$(MAKE) -s format-check
+	@$(MAKE) -s docs-check
 ifeq ($(KVER),5.6)
 	@$(MAKE) -s warnings
 	@t=$$SECONDS; $(MAKE) -s bench-smoke && echo "bench-smoke: $$((SECONDS - t)) s"
@@ -92,14 +93,27 @@ bench-smoke: module
 
 CFILES = $(wildcard modules/uacreg/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c)
 
+# the GPL block at the top of each module file too (scripts/gpl-header.py)
 format:
 	@clang-format -i $(CFILES)
+	@python3 scripts/gpl-header.py
 
 format-check:
 	@bad=0; for f in $(CFILES); do \
 		clang-format --dry-run --Werror "$$f" >/dev/null 2>&1 || { echo "format: $$f"; bad=1; }; \
 	done; \
 	if [ $$bad -ne 0 ]; then echo "run: make format"; exit 1; fi; echo "format: clean"
+	@python3 scripts/gpl-header.py --check
+
+# modules/uacreg/README is generated from the module's DocBook
+# (modules/uacreg/doc/uacreg.xml, uacreg_admin.xml) by Kamailio's own doc
+# Makefile (xsltproc, docbook-xsl, lynx): edit the XML, then make docs.
+# docs-check fails when README is not that output.
+docs: deps
+	@bash scripts/docs.sh
+
+docs-check: deps
+	@bash scripts/docs.sh --check
 
 clean:
 	rm -rf build/unit build/fuzz build/test-* modules/uacreg/*.o modules/uacreg/*.so modules/uacreg/*.d

@@ -24,7 +24,8 @@ dst="$tree/src/modules/uacreg"
 mkdir -p "$dst"
 # drop links to files that no longer exist, then link every current file
 find "$dst" -maxdepth 1 -type l ! -exec test -e {} \; -delete
-for f in "$root"/modules/uacreg/*.[ch] "$root"/modules/uacreg/Makefile; do
+for f in "$root"/modules/uacreg/*.[ch] "$root"/modules/uacreg/Makefile \
+	"$root"/modules/uacreg/uacreg.map; do
 	ln -sfn "$f" "$dst/$(basename "$f")"
 done
 make -s -C "$dst" quiet=silent >&2

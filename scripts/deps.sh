@@ -14,6 +14,10 @@ PKGS=(
 	build-essential dpkg-dev bison flex pkg-config
 	libcmocka-dev python3-pytest clang libclang-rt-14-dev clang-format
 	procps iproute2 netcat-openbsd
+	# make docs / docs-check: the README from doc/uacreg.xml, as Kamailio's
+	# doc/docbook/Makefile makes every module's (DocBook 4.4 DTD, docbook-xsl,
+	# lynx for the text)
+	xsltproc docbook-xsl docbook-xml lynx
 )
 # Kamailio 6.0, built from Debian 13's source (scripts/kamailio-6.0.sh): the
 # libraries of the modules it builds (db_mysql, app_lua, http_client, jansson)

@@ -15,7 +15,8 @@ esac
 dst="$tree/src/modules/uacreg_wcheck"
 rm -rf "$dst"
 mkdir -p "$dst"
-for f in "$root"/modules/uacreg/*.[ch] "$root"/modules/uacreg/Makefile; do
+for f in "$root"/modules/uacreg/*.[ch] "$root"/modules/uacreg/Makefile \
+	"$root"/modules/uacreg/uacreg.map; do
 	ln -s "$f" "$dst/$(basename "$f")"
 done
 extra=$(sed -n 's/^CC_EXTRA_OPTS=//p' "$tree/src/config.mak")
