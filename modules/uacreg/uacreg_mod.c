@@ -18,6 +18,7 @@
 #include "uacreg_mod.h"
 #include "uacreg_store.h"
 #include "uacreg_db.h"
+#include "uacreg_reload.h"
 #include "uacreg_rpc.h"
 #include "uacreg_script.h"
 #include "uacreg_worker.h"
@@ -269,7 +270,7 @@ static int mod_init(void)
 		LM_ERR("cannot load the tm API (load tm before uacreg)\n");
 		return -1;
 	}
-	if(udb_init() < 0)
+	if(udb_init() < 0 || ureload_init() < 0)
 		return -1;
 	/* tm keeps every REGISTER's transaction (about 9 KB with the default
 	 * max_branches) until its wait timer ends, 5 s after the reply: memory

@@ -11,7 +11,7 @@
 #include "../../core/rpc_lookup.h"
 #include "../../core/mem/mem.h"
 #include "uacreg_mod.h"
-#include "uacreg_db.h"
+#include "uacreg_reload.h"
 #include "uacreg_rpc.h"
 
 #define URPC_LIST_DEFAULT 100
@@ -628,7 +628,7 @@ static void urpc_refresh(rpc_t *rpc, void *ctx)
 
 	if(urpc_target(rpc, ctx, buf, &uuid) < 0)
 		return;
-	rc = udb_reload_one(&uuid);
+	rc = ureload_one(&uuid);
 	if(rc == 0) {
 		rpc->fault(ctx, 404,
 				"no row with l_uuid %.*s in the table: the line runs on "
@@ -665,7 +665,7 @@ static void urpc_remove(rpc_t *rpc, void *ctx)
 /* uacreg.reload [force] */
 static void urpc_reload(rpc_t *rpc, void *ctx)
 {
-	struct udb_reload_result *res;
+	struct ureload_result *res;
 	void *th, *arr, *st;
 	uint32_t i;
 	int rc, force = 0;
@@ -683,7 +683,7 @@ static void urpc_reload(rpc_t *rpc, void *ctx)
 		rpc->fault(ctx, 500, "out of memory");
 		return;
 	}
-	rc = udb_reload(res, force);
+	rc = ureload_all(res, force);
 	if(rc < 0) {
 		pkg_free(res);
 		rpc->fault(ctx, 503,

@@ -12,6 +12,7 @@
 #include "../../modules/tm/h_table.h"
 #include "uacreg_mod.h"
 #include "uacreg_db.h"
+#include "uacreg_reload.h"
 #include "uacreg_send.h"
 #include "uacreg_script.h"
 #include "uacreg_worker.h"
@@ -172,7 +173,7 @@ static struct uline *uworker_flow_line(uint32_t id, uint32_t gen)
 static int uworker_ceiling_sql(const struct usnap *snap,
 		const struct udb_loaded *ld, uint32_t id, uint32_t gen, int keep)
 {
-	struct udb_reload_result *res;
+	struct ureload_result *res;
 	struct uline *ul;
 	int rc;
 
@@ -217,7 +218,7 @@ static int uworker_ceiling_sql(const struct usnap *snap,
 	res = pkg_malloc(sizeof(*res));
 	if(res == NULL)
 		return -1;
-	rc = udb_reload(res, 0);
+	rc = ureload_all(res, 0);
 	pkg_free(res);
 	return rc;
 }
@@ -666,7 +667,7 @@ static void uworker_run_reload_event(void)
 
 static void uworker_load(uint64_t now)
 {
-	struct udb_reload_result *res;
+	struct ureload_result *res;
 
 	if(now < uworker_db_retry_at)
 		return;
@@ -674,7 +675,7 @@ static void uworker_load(uint64_t now)
 	if(res == NULL)
 		return;
 	/* the periodic reload never forces: a held one waits for an operator */
-	if(udb_reload(res, 0) < 0) {
+	if(ureload_all(res, 0) < 0) {
 		uworker_db_retry_at = now + UWORKER_DB_RETRY_MS;
 	} else {
 		uworker_loaded = 1;
