@@ -15,10 +15,9 @@
 #include "uacreg_reload.h"
 #include "uacreg_send.h"
 #include "uacreg_script.h"
+#include "uacreg_ceiling.h"
 #include "uacreg_worker.h"
 
-/* after a database error, SQL work waits this long before it tries again */
-#define UWORKER_DB_RETRY_MS 1000
 /* bounds the work of one tick, so sending is never starved */
 #define UWORKER_PENDING_PER_TICK 320
 #define UWORKER_EVENTS_PER_TICK 1280
@@ -26,6 +25,8 @@
 static int uworker_loaded = 0;
 static uint64_t uworker_db_retry_at = 0;
 static uint64_t uworker_next_reload = 0;
+/* a ceiling's write found its row changed: reload until one succeeds */
+static int uworker_reload_owed = 0;
 
 /* A memory-pressure episode, for its two log lines: near the reserve,
  * sending pauses and resumes with every transaction tm frees, so an episode
@@ -157,128 +158,6 @@ static void uworker_send_due(void)
 		uworker_shm_log(paused, start);
 }
 
-/* The line of a ceiling flow, found again by table id and generation (a
- * line that a reload put in its place is another line), and only while the
- * flow is still owed to it (a reset or a replacement clears in_ceiling).
- * Under the lock. */
-static struct uline *uworker_flow_line(uint32_t id, uint32_t gen)
-{
-	struct uline *ul = ustore_get(id, gen);
-	return (ul && ul->in_ceiling) ? ul : NULL;
-}
-
-/* The ceiling's write after the route: delete the row, or disable it when
- * the route kept it, only if it is still the row that was loaded. 0 done,
- * -1 retry later. */
-static int uworker_ceiling_sql(const struct usnap *snap,
-		const struct udb_loaded *ld, uint32_t id, uint32_t gen, int keep)
-{
-	struct ureload_result *res;
-	struct uline *ul;
-	int rc;
-
-	rc = udb_ceiling_write(ld, keep);
-	if(rc < 0)
-		return -1;
-	ustore_lock();
-	ul = uworker_flow_line(id, gen);
-	if(rc == 1) {
-		if(ul)
-			ul->in_ceiling = 0;
-		if(ul && keep) {
-			int old_state = ul->sm.state, old_fc = ul->sm.fail_class;
-			ul->row_flags |= ROW_FLAG_DISABLED;
-			ustore_apply(
-					ul, old_state, old_fc, line_keep_after_ceiling(&ul->sm));
-		} else if(ul) {
-			ustore_drop(ul);
-		}
-		ustore_unlock();
-		if(keep) {
-			LM_NOTICE("line [%s]: kept by the ceiling route, disabled\n",
-					snap->l_uuid);
-		} else {
-			counter_inc(uacreg_cnt_ceiling);
-			LM_WARN("line [%s]: deleted after %u failures (failure "
-					"ceiling)\n",
-					snap->l_uuid, snap->fail_count);
-		}
-		return 0;
-	}
-	/* An admin changed, replaced or deleted the row since it was loaded:
-	 * their row wins. The reload starts the line anew from it with its
-	 * count at 0 (in its place: the flow ends there), or forgets a deleted
-	 * one. Should the reload fail, the flow is tried again, write first. */
-	if(ul)
-		ul->stale = 1;
-	ustore_unlock();
-	LM_NOTICE("line [%s]: row changed in SQL since it was loaded: not "
-			  "%s, the line starts anew from the row\n",
-			snap->l_uuid, keep ? "disabled" : "deleted");
-	res = pkg_malloc(sizeof(*res));
-	if(res == NULL)
-		return -1;
-	rc = ureload_all(res, 0);
-	pkg_free(res);
-	return rc;
-}
-
-/* A database outage for the writes the lines owe (fail_count, the
- * ceiling's delete or disable): one WARN when they start failing, with the
- * number of lines waiting, one NOTICE when they succeed again; nothing per
- * line and second in between (each retry is logged at DBG level). */
-static uint64_t uworker_db_down_since = 0;
-/* the last "ceiling route deferred" NOTICE: at most one a minute */
-#define UWORKER_DEFER_LOG_MS 60000
-static uint64_t uworker_defer_logged_at = 0;
-static uint32_t uworker_defers = 0;
-
-static void uworker_db_write_failed(const char *l_uuid, const char *what)
-{
-	uint32_t waiting = 0;
-	struct uline *ul;
-
-	LM_DBG("line [%s]: %s failed: will retry\n", l_uuid, what);
-	if(uworker_db_down_since)
-		return;
-	uworker_db_down_since = ul_now();
-	ustore_lock();
-	for(ul = ustore->pending_head; ul; ul = ul->next_pending)
-		waiting++;
-	ustore_unlock();
-	/* the line being worked on is off the list */
-	LM_WARN("database writes fail (%s of line [%s]): %u lines wait for "
-			"theirs (fail_count, ceiling delete); retrying every %d ms, "
-			"the lines keep running\n",
-			what, l_uuid, waiting + 1, UWORKER_DB_RETRY_MS);
-}
-
-static void uworker_db_write_ok(void)
-{
-	if(uworker_db_down_since == 0)
-		return;
-	LM_NOTICE("database writes succeed again after %llu ms\n",
-			(unsigned long long)(ul_now() - uworker_db_down_since));
-	uworker_db_down_since = 0;
-}
-
-static void uworker_defer_log(const char *l_uuid)
-{
-	uint64_t now = ul_now();
-
-	uworker_defers++;
-	if(uworker_defer_logged_at
-			&& now - uworker_defer_logged_at < UWORKER_DEFER_LOG_MS) {
-		LM_DBG("line [%s]: the ceiling route deferred\n", l_uuid);
-		return;
-	}
-	LM_NOTICE("line [%s]: the ceiling route deferred (%u deferrals since the "
-			  "last notice): it runs again later, the row stays\n",
-			l_uuid, uworker_defers);
-	uworker_defer_logged_at = now;
-	uworker_defers = 0;
-}
-
 /* one line's pending work; returns -1 when the database failed or the
  * ceiling route asked to run again later */
 static int uworker_pending(struct uline *ul, uint8_t what)
@@ -287,7 +166,7 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 	struct udb_loaded *ld;
 	uint32_t count, id, gen;
 	str uuid;
-	int rc = 0, keep;
+	int rc = 0;
 
 	/* under the lock on entry */
 	if(ul->id == TABLE_NO_ID) {
@@ -322,10 +201,10 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 	uuid.len = strlen(snap->l_uuid);
 	if(what & UL_P_PERSIST) {
 		if(udb_write_count(ld->db_id, &uuid, count) < 0) {
-			uworker_db_write_failed(snap->l_uuid, "the fail_count write");
+			uceiling_db_failed(snap->l_uuid, "the fail_count write");
 			rc = -1;
 		} else {
-			uworker_db_write_ok();
+			uceiling_db_ok();
 			what &= ~UL_P_PERSIST;
 			ld->fail_count = count;
 			ustore_lock();
@@ -335,53 +214,8 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 			ustore_unlock();
 		}
 	}
-	/* Order: the count is in SQL, then the route, then the write. The
-	 * route runs again only when it asked to (uacreg_defer()). */
-	if((what & UL_P_CEILING) && rc == 0) {
-		/* not for a line a reload replaced or a reset took back meanwhile */
-		ustore_lock();
-		ul = uworker_flow_line(id, gen);
-		ustore_unlock();
-		if(ul == NULL)
-			what &= ~UL_P_CEILING;
-	}
-	if((what & UL_P_CEILING) && rc == 0) {
-		keep = uscript_run_ceiling(snap);
-		if(snap->defer) {
-			uworker_defer_log(snap->l_uuid);
-			rc = -1;
-		} else {
-			what &= ~UL_P_CEILING;
-			what |= UL_P_DELETE;
-			ustore_lock();
-			ul = uworker_flow_line(id, gen);
-			if(ul)
-				ul->keep = keep;
-			else
-				what &= ~UL_P_DELETE;
-			ustore_unlock();
-			if(!(what & UL_P_DELETE))
-				LM_NOTICE("line [%s]: reset or replaced while the ceiling "
-						  "route ran: the row is left alone\n",
-						snap->l_uuid);
-		}
-	}
-	if((what & UL_P_DELETE) && rc == 0) {
-		ustore_lock();
-		ul = uworker_flow_line(id, gen);
-		keep = ul ? ul->keep : 0;
-		ustore_unlock();
-		if(ul == NULL) {
-			what &= ~UL_P_DELETE;
-		} else if(uworker_ceiling_sql(snap, ld, id, gen, keep) < 0) {
-			uworker_db_write_failed(snap->l_uuid,
-					keep ? "the ceiling's disable" : "the ceiling's delete");
-			rc = -1;
-		} else {
-			uworker_db_write_ok();
-			what &= ~UL_P_DELETE;
-		}
-	}
+	if(rc == 0 && (what & (UL_P_CEILING | UL_P_DELETE)))
+		rc = uceiling_run(snap, ld, id, gen, &what);
 	pkg_free(ld);
 	pkg_free(snap);
 	ustore_lock();
@@ -685,6 +519,25 @@ static void uworker_load(uint64_t now)
 	pkg_free(res);
 }
 
+/* the reload a ceiling's write asked for (uceiling_take_reload) */
+static void uworker_reload_for_ceiling(uint64_t now)
+{
+	struct ureload_result *res;
+
+	if(uceiling_take_reload())
+		uworker_reload_owed = 1;
+	if(!uworker_reload_owed || now < uworker_db_retry_at)
+		return;
+	res = pkg_malloc(sizeof(*res));
+	if(res == NULL)
+		return;
+	if(ureload_all(res, 0) < 0)
+		uworker_db_retry_at = now + UWORKER_DB_RETRY_MS;
+	else
+		uworker_reload_owed = 0;
+	pkg_free(res);
+}
+
 void uworker_tick(unsigned int ticks, void *param)
 {
 	uint64_t now = ul_now();
@@ -707,6 +560,7 @@ void uworker_tick(unsigned int ticks, void *param)
 	uworker_run_events();
 	uworker_run_reload_event();
 	uworker_drain_pending(now);
+	uworker_reload_for_ceiling(ul_now());
 }
 
 void uworker_shutdown(void)

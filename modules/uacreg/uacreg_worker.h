@@ -9,6 +9,8 @@
  * 100 ms keeps answers to challenges prompt (a nonce lives for seconds)
  * and the pacer sends a tick's worth (rate / 10) each time. */
 #define UWORKER_TICK_MS 100
+/* after a database error, SQL work waits this long before it tries again */
+#define UWORKER_DB_RETRY_MS 1000
 
 /* the timer function of the uacreg process */
 void uworker_tick(unsigned int ticks, void *param);
