@@ -50,10 +50,8 @@ static int uceiling_sql(const struct usnap *snap, const struct udb_loaded *ld,
 		if(ul)
 			ul->in_ceiling = 0;
 		if(ul && keep) {
-			int old_state = ul->sm.state, old_fc = ul->sm.fail_class;
 			ul->row_flags |= ROW_FLAG_DISABLED;
-			ustore_apply(
-					ul, old_state, old_fc, line_keep_after_ceiling(&ul->sm));
+			ustore_apply(ul, line_keep_after_ceiling(&ul->sm));
 		} else if(ul) {
 			ustore_drop(ul);
 		}

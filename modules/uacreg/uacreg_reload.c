@@ -114,7 +114,7 @@ static int ureload_add_line(const struct row *r, uint64_t db_id,
 		ul_free(ul);
 		return -1;
 	}
-	ustore_apply(ul, ul->sm.state, ul->sm.fail_class, bits);
+	ustore_apply(ul, bits);
 	return 0;
 }
 
@@ -123,7 +123,7 @@ static int ureload_add_line(const struct row *r, uint64_t db_id,
 static int ureload_update_line(struct uline *ul, const struct row *r,
 		uint64_t db_id, const struct line_env *env)
 {
-	int changed = 0, old_state = ul->sm.state, old_fc = ul->sm.fail_class;
+	int changed = 0;
 	int bits = 0;
 
 	if(ul->db_id != db_id) {
@@ -161,7 +161,7 @@ static int ureload_update_line(struct uline *ul, const struct row *r,
 		ul->sm.auto_new_dialog = 0;
 		changed = 1;
 	}
-	ustore_apply(ul, old_state, old_fc, bits);
+	ustore_apply(ul, bits);
 	return changed;
 }
 
@@ -197,7 +197,6 @@ static int ureload_keep_invalid(const struct row *r, const char *why,
 {
 	struct uline *ul;
 	str uuid;
-	int old_state, old_fc;
 
 	if(r->s[ROW_L_UUID].len == 0 || r->s[ROW_L_UUID].len > ROW_MAX_STR)
 		return -1;
@@ -219,10 +218,8 @@ static int ureload_keep_invalid(const struct row *r, const char *why,
 	}
 	if((r->flags & ROW_FLAG_DISABLED) && r->flags <= UINT32_MAX
 			&& !(ul->row_flags & ROW_FLAG_DISABLED)) {
-		old_state = ul->sm.state;
-		old_fc = ul->sm.fail_class;
 		ul->row_flags |= ROW_FLAG_DISABLED;
-		ustore_apply(ul, old_state, old_fc, line_disable(&ul->sm, env));
+		ustore_apply(ul, line_disable(&ul->sm, env));
 	}
 	res->skipped++;
 	if(res->nskipped < URELOAD_SKIPPED_REPORT) {
@@ -255,14 +252,11 @@ static void ureload_follow(
 		const str *uuid, const struct line_sm *old, const struct line_env *env)
 {
 	struct uline *nl = ustore_find(uuid);
-	int st, fc;
 
 	if(nl == NULL)
 		return;
 	uacreg_inflight_update();
-	st = nl->sm.state;
-	fc = nl->sm.fail_class;
-	ustore_apply(nl, st, fc, line_follow(&nl->sm, old, env));
+	ustore_apply(nl, line_follow(&nl->sm, old, env));
 }
 
 /* one row of a reload, under the lock */
@@ -398,38 +392,50 @@ static int ureload_guard_holds(uint32_t n, uint32_t loaded)
 
 /* Lines the reload did not see: unregister and forget (under the lock),
  * unless there are so many that the guard holds them (res->held). */
+/* a line of the sweep's count: the lines there are, and those the reload
+ * did not see */
+static int ureload_count_one(struct uline *ul, void *arg)
+{
+	struct ureload_result *res = arg;
+
+	if(ureload_leaving(ul))
+		return 0;
+	res->lines++;
+	if(ul->reload_epoch != ustore->reload_epoch)
+		res->would_remove++;
+	return 0;
+}
+
+struct ureload_sweep_arg
+{
+	struct ureload_result *res;
+	const struct line_env *env;
+};
+
+static int ureload_remove_one(struct uline *ul, void *arg)
+{
+	struct ureload_sweep_arg *a = arg;
+
+	if(ul->reload_epoch == ustore->reload_epoch || ureload_leaving(ul))
+		return 0;
+	ustore_apply(ul, line_remove(&ul->sm, a->env));
+	a->res->removed++;
+	return 0;
+}
+
 static void ureload_sweep(
 		struct ureload_result *res, const struct line_env *env, int force)
 {
-	uint32_t id;
-	struct uline *ul;
-	int old_state, old_fc;
+	struct ureload_sweep_arg a = {res, env};
 
-	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
-			id = table_next(&ustore->table, id + 1)) {
-		ul = table_get(&ustore->table, id);
-		if(ureload_leaving(ul))
-			continue;
-		res->lines++;
-		if(ul->reload_epoch != ustore->reload_epoch)
-			res->would_remove++;
-	}
+	ustore_foreach(ureload_count_one, res);
 	/* the share is of the lines there were before this reload */
 	res->lines = res->lines > res->added ? res->lines - res->added : 0;
 	if(!force && ureload_guard_holds(res->would_remove, res->lines)) {
 		res->held = 1;
 		return;
 	}
-	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
-			id = table_next(&ustore->table, id + 1)) {
-		ul = table_get(&ustore->table, id);
-		if(ul->reload_epoch == ustore->reload_epoch || ureload_leaving(ul))
-			continue;
-		old_state = ul->sm.state;
-		old_fc = ul->sm.fail_class;
-		ustore_apply(ul, old_state, old_fc, line_remove(&ul->sm, env));
-		res->removed++;
-	}
+	ustore_foreach(ureload_remove_one, &a);
 }
 
 /* The first load waits for the database, retried every second by the

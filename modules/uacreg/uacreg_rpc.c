@@ -379,15 +379,39 @@ static int urpc_filter_arg(
 	return -1;
 }
 
+/* one page of uacreg.list, filled while the lines are walked */
+struct urpc_list_arg
+{
+	rpc_t *rpc;
+	void *arr;
+	const struct urpc_filter *filter;
+	int offset, limit, total, n;
+};
+
+static int urpc_list_one(struct uline *ul, void *arg)
+{
+	struct urpc_list_arg *la = arg;
+	void *st;
+
+	if(!urpc_filter_ok(la->filter, ul))
+		return 0;
+	if(la->total++ < la->offset || la->n >= la->limit)
+		return 0;
+	if(la->rpc->array_add(la->arr, "{", &st) < 0)
+		return 1;
+	urpc_line(la->rpc, st, ul, 0);
+	la->n++;
+	return 0;
+}
+
 /* uacreg.list [offset [limit [filter ...]]] */
 static void urpc_list(rpc_t *rpc, void *ctx)
 {
-	int offset = 0, limit = URPC_LIST_DEFAULT, n = 0, total = 0, i;
+	int offset = 0, limit = URPC_LIST_DEFAULT, total = 0, i;
 	struct urpc_filter filter = {-1, STR_NULL, STR_NULL};
+	struct urpc_list_arg la;
 	str arg;
-	uint32_t id;
-	struct uline *ul;
-	void *th, *arr, *st;
+	void *th, *arr;
 
 	/* every argument is read as text and checked here: a word where a
 	 * number belongs ("uacreg.list registered") is an error, not page 0 */
@@ -414,30 +438,43 @@ static void urpc_list(rpc_t *rpc, void *ctx)
 		return;
 	ustore_lock();
 	rpc->struct_add(th, "[", "lines", &arr);
-	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
-			id = table_next(&ustore->table, id + 1)) {
-		ul = table_get(&ustore->table, id);
-		if(!urpc_filter_ok(&filter, ul))
-			continue;
-		if(total++ < offset || n >= limit)
-			continue;
-		if(rpc->array_add(arr, "{", &st) < 0)
-			break;
-		urpc_line(rpc, st, ul, 0);
-		n++;
-	}
+	la.rpc = rpc;
+	la.arr = arr;
+	la.filter = &filter;
+	la.offset = offset;
+	la.limit = limit;
+	la.total = 0;
+	la.n = 0;
+	ustore_foreach(urpc_list_one, &la);
+	total = la.total;
 	ustore_unlock();
 	rpc->struct_add(th, "dd", "total", total, "offset", offset);
+}
+
+/* lines per carrier and state */
+struct urpc_carrier_count
+{
+	uint32_t *counts;
+	uint32_t ncar;
+};
+
+static int urpc_count_carrier(struct uline *ul, void *arg)
+{
+	struct urpc_carrier_count *cc = arg;
+
+	if(ul->cr.cid < cc->ncar)
+		cc->counts[ul->cr.cid * LINE_STATE_COUNT + ul->sm.state]++;
+	return 0;
 }
 
 /* uacreg.carriers [offset [limit]]: each carrier with lines, its state and
  * its lines per state. One pass over the lines counts them all. */
 static void urpc_carriers(rpc_t *rpc, void *ctx)
 {
+	struct urpc_carrier_count cc;
 	int offset = 0, limit = URPC_LIST_DEFAULT, n = 0, skipped = 0, total = 0;
-	uint32_t *counts, ncar, cid, id;
+	uint32_t *counts, ncar, cid;
 	struct carrier *c;
-	struct uline *ul;
 	uint64_t now = ul_now();
 	void *th, *arr, *st, *ls;
 	int s;
@@ -457,12 +494,9 @@ static void urpc_carriers(rpc_t *rpc, void *ctx)
 		return;
 	}
 	memset(counts, 0, (ncar ? ncar : 1) * LINE_STATE_COUNT * sizeof(*counts));
-	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
-			id = table_next(&ustore->table, id + 1)) {
-		ul = table_get(&ustore->table, id);
-		if(ul->cr.cid < ncar)
-			counts[ul->cr.cid * LINE_STATE_COUNT + ul->sm.state]++;
-	}
+	cc.counts = counts;
+	cc.ncar = ncar;
+	ustore_foreach(urpc_count_carrier, &cc);
 	for(cid = 0; cid < ncar; cid++)
 		if(ustore->carriers.v[cid].lines)
 			total++;
@@ -512,6 +546,12 @@ static int urpc_domain_cmp(const void *a, const void *b)
 		   - ((const struct urpc_domain *)a)->count;
 }
 
+static int urpc_count_invalid(struct uline *ul, void *arg)
+{
+	*(int *)arg += ul->row_invalid_why != NULL;
+	return 0;
+}
+
 /* uacreg.summary: lines per state, per failure class, per carrier domain
  * (the URPC_DOMAINS_MAX largest) */
 static void urpc_summary(rpc_t *rpc, void *ctx)
@@ -534,11 +574,7 @@ static void urpc_summary(rpc_t *rpc, void *ctx)
 					? (int)((ul_now() - ustore->shm_paused_since) & 0x7fffffff)
 					: 0);
 	/* lines whose row became invalid and that run on as loaded */
-	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
-			id = table_next(&ustore->table, id + 1)) {
-		ul = table_get(&ustore->table, id);
-		others += ul->row_invalid_why != NULL;
-	}
+	ustore_foreach(urpc_count_invalid, &others);
 	rpc->struct_add(th, "d", "rows_invalid", others);
 	others = 0;
 	rpc->struct_add(th, "{", "states", &st);

@@ -305,7 +305,7 @@ void usend_register(struct uline *ul, const struct line_send *act)
 	uac_req_t uac_r;
 	dlg_t dlg;
 	uint32_t id, gen, attempt;
-	int ret, old_state, old_fc, built;
+	int ret, built;
 
 	us = pkg_malloc(sizeof(*us));
 	if(us == NULL || usend_prepare(&ul, act, us) < 0) {
@@ -318,12 +318,10 @@ void usend_register(struct uline *ul, const struct line_send *act)
 						   : "no shared memory for a new dialog, or a header "
 							 "too long");
 		env = ustore_env_for(ul);
-		old_state = ul->sm.state;
-		old_fc = ul->sm.fail_class;
-		ustore_apply(ul, old_state, old_fc,
-				ustore_carrier_outcome(ul,
-						line_on_send_error(&ul->sm, act->attempt, &env), 0, 0,
-						&env));
+		ustore_apply(
+				ul, ustore_carrier_outcome(ul,
+							line_on_send_error(&ul->sm, act->attempt, &env), 0,
+							0, &env));
 		if(us)
 			pkg_free(us);
 		return;
@@ -381,12 +379,9 @@ failed:
 					   "not counted\n",
 						uuid.len, uuid.s);
 			env = ustore_env_for(ul);
-			old_state = ul->sm.state;
-			old_fc = ul->sm.fail_class;
-			ustore_apply(ul, old_state, old_fc,
-					ustore_carrier_outcome(ul,
-							line_on_send_error(&ul->sm, attempt, &env), 0, 0,
-							&env));
+			ustore_apply(ul, ustore_carrier_outcome(ul,
+									 line_on_send_error(&ul->sm, attempt, &env),
+									 0, 0, &env));
 		}
 	}
 }
@@ -636,7 +631,7 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 	(void)t;
 	(void)type;
 	uint32_t id, gen16, attempt16;
-	int bits, line_bits, old_state, old_fc, listed, ha1_len = 0, k, kept = 0;
+	int bits, line_bits, listed, ha1_len = 0, k, kept = 0;
 	char uuid_buf[ROW_MAX_STR];
 	/* our Contact URI as sent: sip:<l_uuid>@<contact_addr> */
 	char contact_buf[ROW_MAX_STR + 512];
@@ -689,8 +684,6 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 	r.attempt = (ul->sm.attempt & 0xffff) == attempt16 ? ul->sm.attempt
 													   : ul->sm.attempt + 1;
 	env = ustore_env_for(ul);
-	old_state = ul->sm.state;
-	old_fc = ul->sm.fail_class;
 	/* what the machine needs to tell a refused answer from a new
 	 * challenge: the realm of the challenge of this kind we answered */
 	k = line_ch_kind(r.code);
@@ -719,7 +712,7 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 		}
 		usend_log(ul, &r, line_bits, listed);
 	}
-	ustore_apply(ul, old_state, old_fc, bits);
+	ustore_apply(ul, bits);
 	ustore_unlock();
 	if(kept)
 		counter_inc(uacreg_cnt_challenges);

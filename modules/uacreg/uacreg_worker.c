@@ -117,7 +117,7 @@ static void uworker_send_due(void)
 	struct line_env env;
 	struct uline *ul;
 	uint32_t id;
-	int old_state, old_fc, paused = 0;
+	int paused = 0;
 	uint64_t start = ul_now();
 
 	ustore_lock();
@@ -140,10 +140,8 @@ static void uworker_send_due(void)
 		if(pacer_take(&ustore->pacer, env.now, 1) == 0)
 			break;
 		sched_remove(&ustore->sched, id);
-		old_state = ul->sm.state;
-		old_fc = ul->sm.fail_class;
 		act = line_on_due(&ul->sm, &env);
-		ustore_apply(ul, old_state, old_fc, 0);
+		ustore_apply(ul, 0);
 		if(act.send)
 			usend_register(ul, &act); /* unlocks and locks again */
 	}
@@ -232,6 +230,35 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 	return rc;
 }
 
+struct uworker_carrier_count
+{
+	uint32_t cid;
+	uint32_t others;	   /* lines that could still register */
+	struct uline *confirm; /* a registered line that can refresh now */
+};
+
+static int uworker_carrier_count(struct uline *ul, void *arg)
+{
+	struct uworker_carrier_count *cc = arg;
+
+	if(ul->cr.cid != cc->cid)
+		return 0;
+	switch(ul->sm.state) {
+		case LINE_DISABLED:
+		case LINE_CEILING:
+		case LINE_REMOVED:
+		case LINE_UNREGISTERING:
+			break;
+		case LINE_REGISTERED:
+			if(ul->sm.due && cc->confirm == NULL)
+				cc->confirm = ul;
+			/* fall through */
+		default:
+			cc->others++;
+	}
+	return 0;
+}
+
 /* What the carrier rule asks of a carrier's lines, under the lock: roll
  * back the counts its refusal made (and release the lines it stopped at
  * their ceiling), run the ceiling route of lines whose failure another
@@ -242,41 +269,24 @@ static void uworker_carrier_lines(uint32_t cid, uint8_t work)
 {
 	struct carrier *c = carriers_get(&ustore->carriers, cid);
 	struct line_env env = ul_env();
-	struct uline *ul, *confirm = NULL;
-	uint32_t id, others = 0, n, back = 0;
-	int old_state, old_fc, bits, v, need_confirm = 0;
+	struct uworker_carrier_count cc = {cid, 0, NULL};
+	struct uline *ul, *confirm;
+	uint32_t id, others, n, back = 0;
+	int bits, v, need_confirm = 0;
 	str uuid;
 
 	if(c == NULL)
 		return;
 	/* lines that could still register tell a carrier's verdict */
-	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
-			id = table_next(&ustore->table, id + 1)) {
-		ul = table_get(&ustore->table, id);
-		if(ul->cr.cid != cid)
-			continue;
-		switch(ul->sm.state) {
-			case LINE_DISABLED:
-			case LINE_CEILING:
-			case LINE_REMOVED:
-			case LINE_UNREGISTERING:
-				break;
-			case LINE_REGISTERED:
-				if(ul->sm.due && confirm == NULL)
-					confirm = ul;
-				/* fall through */
-			default:
-				others++;
-		}
-	}
+	ustore_foreach(uworker_carrier_count, &cc);
+	others = cc.others;
+	confirm = cc.confirm;
 	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
 			id = table_next(&ustore->table, id + 1)) {
 		ul = table_get(&ustore->table, id);
 		if(ul->cr.cid != cid)
 			continue;
 		uuid = ul_str(ul, ROW_L_UUID);
-		old_state = ul->sm.state;
-		old_fc = ul->sm.fail_class;
 		/* a line whose ceiling route is already queued is the route's */
 		if(ul->cr.held
 				|| ((work & CARRIER_W_ROLLBACK)
@@ -300,7 +310,7 @@ static void uworker_carrier_lines(uint32_t cid, uint8_t work)
 							  "other line registered near them\n",
 							uuid.len, uuid.s, n, c->key);
 				carrier_unhold(&ustore->carriers, &ul->cr);
-				ustore_apply(ul, old_state, old_fc, bits);
+				ustore_apply(ul, bits);
 			} else if(v > 0 && ul->cr.held) {
 				carrier_unhold(&ustore->carriers, &ul->cr);
 				LM_NOTICE("line [%.*s]: its carrier [%s] accepts other lines: "
@@ -319,15 +329,13 @@ static void uworker_carrier_lines(uint32_t cid, uint8_t work)
 					c->probe_due > env.now ? c->probe_due : env.now);
 		}
 		if((work & CARRIER_W_WAKE) && c->state == CARRIER_NORMAL) {
-			old_state = ul->sm.state;
-			old_fc = ul->sm.fail_class;
 			/* the others follow at once, paced; a registered line keeps
 			 * its refresh time unless it was waiting */
 			if(ul->sm.state == LINE_RETRY_WAIT || ul->sm.state == LINE_NEW
 					|| ul->cr.waiting)
 				line_refresh(&ul->sm, &env);
 			carrier_unwait(&ustore->carriers, &ul->cr);
-			ustore_apply(ul, old_state, old_fc, 0);
+			ustore_apply(ul, 0);
 		}
 	}
 	if(back)
@@ -337,10 +345,7 @@ static void uworker_carrier_lines(uint32_t cid, uint8_t work)
 	if(need_confirm && confirm && (work & CARRIER_W_VERDICT)) {
 		/* one registered line refreshes now: its 2xx (or refusal) tells
 		 * whether the carrier accepts others */
-		old_state = confirm->sm.state;
-		old_fc = confirm->sm.fail_class;
-		ustore_apply(
-				confirm, old_state, old_fc, line_refresh(&confirm->sm, &env));
+		ustore_apply(confirm, line_refresh(&confirm->sm, &env));
 	}
 }
 
@@ -357,43 +362,17 @@ static void uworker_carrier_work(void)
 
 static void uworker_run_carrier_events(void)
 {
-	struct uc_event ev;
 	struct usnap *snap;
-	struct carrier *c;
-	int dropped;
+	uint32_t dropped;
 
-	ustore_lock();
-	if(ustore->cev_count == 0 && ustore->cev_dropped == 0) {
-		ustore_unlock();
+	if(!ustore_carrier_events_waiting())
 		return;
-	}
-	ustore_unlock();
 	snap = pkg_malloc(sizeof(*snap));
 	if(snap == NULL)
 		return;
-	for(;;) {
-		ustore_lock();
-		dropped = ustore->cev_dropped;
-		ustore->cev_dropped = 0;
-		if(ustore->cev_count == 0) {
-			ustore_unlock();
-			break;
-		}
-		ev = ustore->cevents[ustore->cev_head];
-		ustore->cev_head = (ustore->cev_head + 1) % UC_EVENT_RING;
-		ustore->cev_count--;
-		memset(snap, 0, sizeof(*snap));
-		c = carriers_get(&ustore->carriers, ev.cid);
-		if(c)
-			memcpy(snap->carrier, c->key, c->key_len + 1);
-		ustore_unlock();
+	while(ustore_pop_carrier_event(snap, &dropped) > 0) {
 		if(dropped)
-			LM_WARN("%d carrier events dropped\n", dropped);
-		snap->state = -1;
-		snap->carrier_lines = (int)ev.lines;
-		snap->carrier_state = ev.state;
-		snap->fail_class = ev.fail_class;
-		snap->last_code = ev.code;
+			LM_WARN("%u carrier events dropped\n", dropped);
 		uscript_run_carrier(snap);
 	}
 	pkg_free(snap);
@@ -437,46 +416,26 @@ static void uworker_drain_pending(uint64_t now)
 
 static void uworker_run_events(void)
 {
-	struct ul_event ev;
 	struct usnap *snap;
-	struct uline *ul;
-	int n, dropped;
+	uint32_t dropped;
+	int n, rc;
 
 	/* most ticks have no event: no allocation for them */
-	ustore_lock();
-	n = ustore->ev_count || ustore->ev_dropped;
-	ustore_unlock();
-	if(!n)
+	if(!ustore_events_waiting())
 		return;
 	snap = pkg_malloc(sizeof(*snap));
 	if(snap == NULL)
 		return;
 	for(n = 0; n < UWORKER_EVENTS_PER_TICK; n++) {
-		ustore_lock();
-		dropped = ustore->ev_dropped;
-		ustore->ev_dropped = 0;
-		if(ustore->ev_count == 0) {
-			ustore_unlock();
+		rc = ustore_pop_event(snap, &dropped);
+		if(rc == 0)
 			break;
-		}
-		ev = ustore->events[ustore->ev_head];
-		ustore->ev_head = (ustore->ev_head + 1) % UL_EVENT_RING;
-		ustore->ev_count--;
-		ul = ustore_get(ev.id, ev.gen);
-		if(ul)
-			usnap_fill(snap, ul);
-		ustore_unlock();
 		if(dropped)
-			LM_WARN("%d state events dropped: event_route[uacreg:state] is "
+			LM_WARN("%u state events dropped: event_route[uacreg:state] is "
 					"slower than the lines change\n",
 					dropped);
-		if(ul == NULL)
-			continue;
-		/* the state the event was about, even if the line moved on */
-		snap->state = ev.state;
-		snap->fail_class = ev.fail_class;
-		snap->last_code = ev.code;
-		uscript_run_state(snap);
+		if(rc > 0)
+			uscript_run_state(snap);
 	}
 	pkg_free(snap);
 }
@@ -563,14 +522,35 @@ void uworker_tick(unsigned int ticks, void *param)
 	uworker_reload_for_ceiling(ul_now());
 }
 
+struct uworker_bye
+{
+	struct line_env env;
+	int n;
+};
+
+static int uworker_unregister_one(struct uline *ul, void *arg)
+{
+	struct uworker_bye *b = arg;
+	struct line_send act;
+
+	if(ul->sm.expires_at <= b->env.now)
+		return 0;
+	/* nothing can wait for a reply any more: a REGISTER in flight is
+	 * abandoned, and the unregister goes now */
+	line_shutdown(&ul->sm, &b->env);
+	act = line_on_due(&ul->sm, &b->env);
+	ustore_apply(ul, 0);
+	if(act.send) {
+		usend_register(ul, &act);
+		b->n++;
+	}
+	return 0;
+}
+
 void uworker_shutdown(void)
 {
 	/* unregister every registered line: sent before tm shuts down */
-	struct line_env env = ul_env();
-	struct line_send act;
-	struct uline *ul;
-	uint32_t id;
-	int n = 0;
+	struct uworker_bye b;
 
 	if(!uacreg_unregister_on_shutdown || ustore == NULL)
 		return;
@@ -582,20 +562,9 @@ void uworker_shutdown(void)
 				"no unregister at shutdown\n");
 		return;
 	}
-	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
-			id = table_next(&ustore->table, id + 1)) {
-		ul = table_get(&ustore->table, id);
-		if(ul->sm.expires_at <= env.now)
-			continue;
-		/* nothing can wait for a reply any more: a REGISTER in flight is
-		 * abandoned, and the unregister goes now */
-		line_shutdown(&ul->sm, &env);
-		act = line_on_due(&ul->sm, &env);
-		if(act.send) {
-			usend_register(ul, &act);
-			n++;
-		}
-	}
+	b.env = ul_env();
+	b.n = 0;
+	ustore_foreach(uworker_unregister_one, &b);
 	ustore_unlock();
-	LM_INFO("unregistered %d lines at shutdown\n", n);
+	LM_INFO("unregistered %d lines at shutdown\n", b.n);
 }
