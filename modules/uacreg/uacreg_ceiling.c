@@ -6,11 +6,12 @@
  */
 #include "../../core/dprint.h"
 #include "../../core/mem/mem.h"
-#include "uacreg_mod.h"
 #include "uacreg_db.h"
 #include "uacreg_script.h"
 #include "uacreg_worker.h"
 #include "uacreg_ceiling.h"
+
+counter_handle_t uacreg_cnt_ceiling;
 
 /* a row changed under a ceiling flow: the tick reloads */
 static int uceiling_reload_asked = 0;

@@ -10,9 +10,13 @@
 #ifndef UACREG_CEILING_H
 #define UACREG_CEILING_H
 
+#include "../../core/counters.h"
 #include "uacreg_store.h"
 #include "uacreg_db.h"
 #include "uacreg_script.h"
+
+/* lines deleted by the ceiling */
+extern counter_handle_t uacreg_cnt_ceiling;
 
 /* The ceiling's part of a line's pending work (*what: UL_P_CEILING and
  * UL_P_DELETE, cleared as they are done), without the lock; snap and ld

@@ -11,10 +11,13 @@
 #include "../../core/ut.h"
 #include "../../core/mem/shm_mem.h"
 #include "../../lib/srdb1/db.h"
-#include "uacreg_mod.h"
 #include "uacreg_db.h"
 
 #define UDB_FETCH_ROWS 1000
+
+/* modparams db_url, db_table */
+str uacreg_db_url = str_init("mysql://kamailio:kamailiorw@localhost/kamailio");
+str uacreg_db_table = str_init("uacreg");
 
 enum
 {

@@ -12,6 +12,10 @@
 
 struct db1_res;
 
+/* modparams db_url, db_table */
+extern str uacreg_db_url;
+extern str uacreg_db_table;
+
 int udb_init(void);
 /* opens this process' connection if needed; 0 or -1 */
 int udb_connect(void);

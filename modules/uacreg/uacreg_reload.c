@@ -12,12 +12,20 @@
 #include "../../core/socket_info.h"
 #include "../../core/rand/kam_rand.h"
 #include "../../core/mem/mem.h"
-#include "uacreg_mod.h"
 #include "uacreg_db.h"
 #include "uacreg_reload.h"
+#include "uacreg_send.h"
 
 /* the uacreg process retries the first load this often (uacreg_worker.c) */
 #define URELOAD_RETRY_MS 1000
+
+/* modparams: seconds over which a restart spreads the first REGISTERs,
+ * and the percent of the loaded lines a reload may remove unforced (0 = no
+ * guard) */
+int uacreg_start_spread = 10;
+int uacreg_reload_guard = 50;
+
+counter_handle_t uacreg_cnt_reloads_held;
 
 /* reloads from the RPC and the uacreg process never interleave */
 static gen_lock_t *ureload_lock = NULL;

@@ -8,7 +8,14 @@
 #define UACREG_RELOAD_H
 
 #include "../../core/str.h"
+#include "../../core/counters.h"
 #include "uacreg_store.h"
+
+/* modparams start_spread, reload_guard */
+extern int uacreg_start_spread;
+extern int uacreg_reload_guard;
+
+extern counter_handle_t uacreg_cnt_reloads_held;
 
 #define URELOAD_SKIPPED_REPORT 100 /* skipped rows named in a reload answer */
 

@@ -10,7 +10,6 @@
 #include "../../core/rpc.h"
 #include "../../core/rpc_lookup.h"
 #include "../../core/mem/mem.h"
-#include "uacreg_mod.h"
 #include "uacreg_reload.h"
 #include "uacreg_rpc.h"
 

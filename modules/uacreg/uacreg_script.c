@@ -13,7 +13,6 @@
 #include "../../core/dset.h"
 #include "../../core/lvalue.h"
 #include "../../core/parser/parse_uri.h"
-#include "uacreg_mod.h"
 #include "uacreg_script.h"
 
 /* the line an event route is running for, NULL outside of them */
@@ -23,31 +22,36 @@ static int uscript_rt_ceiling = -1;
 static int uscript_rt_state = -1;
 static int uscript_rt_reload = -1;
 static int uscript_rt_carrier = -1;
-static str uscript_ev_carrier = str_init("uacreg:carrier");
-static str uscript_ev_ceiling = str_init("uacreg:ceiling");
-static str uscript_ev_state = str_init("uacreg:state");
 static str uscript_ev_reload = str_init("uacreg:reload");
+
+/* modparams ceiling_route, state_route, carrier_route (event route names,
+ * or the names the KEMI callback gets) and event_callback */
+#define USCRIPT_EV_CEILING "uacreg:ceiling"
+#define USCRIPT_EV_STATE "uacreg:state"
+#define USCRIPT_EV_CARRIER "uacreg:carrier"
+str uacreg_ceiling_route = str_init(USCRIPT_EV_CEILING);
+str uacreg_state_route = str_init(USCRIPT_EV_STATE);
+str uacreg_carrier_route = str_init(USCRIPT_EV_CARRIER);
+str uacreg_event_callback = STR_NULL;
 /* the held reload event_route[uacreg:reload] runs for, NULL outside it */
 static const struct ureload_event *uscript_reload = NULL;
 
 int uscript_init(void)
 {
-	if(uacreg_ceiling_route.len > 0) {
-		uscript_ev_ceiling = uacreg_ceiling_route;
-	}
-	if(uacreg_state_route.len > 0) {
-		uscript_ev_state = uacreg_state_route;
-	}
-	uscript_rt_ceiling = route_lookup(&event_rt, uscript_ev_ceiling.s);
+	/* an empty name is the default one */
+	if(uacreg_ceiling_route.len <= 0)
+		uacreg_ceiling_route = (str)str_init(USCRIPT_EV_CEILING);
+	if(uacreg_state_route.len <= 0)
+		uacreg_state_route = (str)str_init(USCRIPT_EV_STATE);
+	if(uacreg_carrier_route.len <= 0)
+		uacreg_carrier_route = (str)str_init(USCRIPT_EV_CARRIER);
+	uscript_rt_ceiling = route_lookup(&event_rt, uacreg_ceiling_route.s);
 	if(uscript_rt_ceiling >= 0 && event_rt.rlist[uscript_rt_ceiling] == NULL)
 		uscript_rt_ceiling = -1;
-	if(uacreg_carrier_route.len > 0) {
-		uscript_ev_carrier = uacreg_carrier_route;
-	}
-	uscript_rt_carrier = route_lookup(&event_rt, uscript_ev_carrier.s);
+	uscript_rt_carrier = route_lookup(&event_rt, uacreg_carrier_route.s);
 	if(uscript_rt_carrier >= 0 && event_rt.rlist[uscript_rt_carrier] == NULL)
 		uscript_rt_carrier = -1;
-	uscript_rt_state = route_lookup(&event_rt, uscript_ev_state.s);
+	uscript_rt_state = route_lookup(&event_rt, uacreg_state_route.s);
 	if(uscript_rt_state >= 0 && event_rt.rlist[uscript_rt_state] == NULL)
 		uscript_rt_state = -1;
 	uscript_rt_reload = route_lookup(&event_rt, uscript_ev_reload.s);
@@ -93,19 +97,19 @@ int uscript_run_ceiling(struct usnap *s)
 	s->keep = 0;
 	s->defer = 0;
 	uscript_in_ceiling = 1;
-	uscript_run(uscript_rt_ceiling, &uscript_ev_ceiling, s);
+	uscript_run(uscript_rt_ceiling, &uacreg_ceiling_route, s);
 	uscript_in_ceiling = 0;
 	return s->keep;
 }
 
 void uscript_run_state(struct usnap *s)
 {
-	uscript_run(uscript_rt_state, &uscript_ev_state, s);
+	uscript_run(uscript_rt_state, &uacreg_state_route, s);
 }
 
 void uscript_run_carrier(struct usnap *s)
 {
-	uscript_run(uscript_rt_carrier, &uscript_ev_carrier, s);
+	uscript_run(uscript_rt_carrier, &uacreg_carrier_route, s);
 }
 
 void uscript_run_reload(const struct ureload_event *ev)
@@ -425,7 +429,8 @@ static int ki_uacreg_lookup(sip_msg_t *msg, str *attr, str *value, str *dst)
 	return uscript_lookup(msg, attr, value, sp);
 }
 
-/* auth_realm_avp / auth_username_avp / auth_password_avp, as stock uac */
+/* modparams auth_realm_avp / auth_username_avp / auth_password_avp, as
+ * stock uac */
 str uacreg_auth_realm_avp = STR_NULL;
 str uacreg_auth_username_avp = STR_NULL;
 str uacreg_auth_password_avp = STR_NULL;

@@ -9,6 +9,16 @@
 #include "../../core/pvar.h"
 #include "uacreg_store.h"
 
+/* modparams: the event routes' names, the KEMI callback, the AVPs of
+ * uacreg_request_to() */
+extern str uacreg_ceiling_route;
+extern str uacreg_state_route;
+extern str uacreg_carrier_route;
+extern str uacreg_event_callback;
+extern str uacreg_auth_realm_avp;
+extern str uacreg_auth_username_avp;
+extern str uacreg_auth_password_avp;
+
 /* a reload held by reload_guard, for event_route[uacreg:reload] */
 struct ureload_event
 {

@@ -21,8 +21,53 @@
 #include "../../core/parser/contact/parse_contact.h"
 #include "../../modules/tm/tm_load.h"
 #include "digest.h"
-#include "uacreg_mod.h"
+#include "../../core/timer_ticks.h"
+#include "../../core/cfg/cfg_struct.h"
 #include "uacreg_send.h"
+
+/* modparams default_contact (contact_addr for rows without one) and
+ * default_socket */
+str uacreg_default_contact = STR_NULL;
+str uacreg_default_socket = STR_NULL;
+struct tm_binds uacreg_tmb;
+
+counter_handle_t uacreg_cnt_sent;
+counter_handle_t uacreg_cnt_challenges;
+counter_handle_t uacreg_cnt_auto_switch;
+
+int usend_init(void)
+{
+	if(load_tm_api(&uacreg_tmb) < 0) {
+		LM_ERR("cannot load the tm API (load tm before uacreg)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* How long a REGISTER can stay without a final reply: tm's fr_timer (its
+ * local 408), plus a second for the reply callback. A line that replaces
+ * one with a request in flight waits this long (line_follow). Read when
+ * needed: tm's value can change at run time (cfg_rpc), and not every
+ * process runs child_init. */
+void uacreg_inflight_update(void)
+{
+	static str grp = str_init("tm"), var = str_init("fr_timer");
+	cfg_group_t *group;
+	cfg_mapping_t *map;
+	int ticks;
+
+	/* cfg_get_by_name() refuses variables with a fixup, as tm's timers
+	 * are: read this process's copy of tm's config as tm itself does */
+	if(cfg_lookup_var(&grp, &var, &group, &map) != 0 || group->handle == NULL
+			|| *(group->handle) == NULL || CFG_VAR_TYPE(map) != CFG_VAR_INT)
+		return;
+	ticks = *(int *)((char *)*(group->handle) + map->offset);
+	/* tm keeps it in timer ticks */
+	if(ticks > 0)
+		uacreg_cfg.inflight_max_ms = (uint32_t)TICKS_TO_MS(ticks) + 1000;
+}
+
+
 
 /* room for the credentials: Proxy-Authorization and Authorization, each
  * with realm, nonce and opaque of up to DIGEST_MAX_FIELD */

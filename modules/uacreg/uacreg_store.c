@@ -7,11 +7,22 @@
 #include "../../core/dprint.h"
 #include "../../core/mem/shm_mem.h"
 #include "../../core/rand/kam_rand.h"
-#include "uacreg_mod.h"
 #include "uacreg_store.h"
 
 struct ustore *ustore = NULL;
+/* the lines' settings, from the module's parameters (mod_init) */
+struct line_config uacreg_cfg;
+
+/* modparams carrier_window, carrier_min_lines, carrier_share,
+ * carrier_probe_max, and the rule's settings made from them */
+int uacreg_carrier_window = 600;
+int uacreg_carrier_min_lines = 3;
+int uacreg_carrier_share = 50;
+int uacreg_carrier_probe_max = 30;
 struct carrier_config uacreg_ccfg;
+
+counter_handle_t uacreg_cnt_carrier_refusals;
+counter_handle_t uacreg_cnt_carrier_outages;
 
 static void *ul_shm_alloc(size_t n)
 {

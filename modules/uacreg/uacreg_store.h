@@ -15,6 +15,7 @@
 #include "../../core/str.h"
 #include "../../core/locking.h"
 #include "../../core/ip_addr.h"
+#include "../../core/counters.h"
 #include "line.h"
 #include "row.h"
 #include "sched.h"
@@ -287,8 +288,18 @@ void ustore_pend(struct uline *ul, uint8_t what);
 
 struct line_env ul_env(void);
 
+/* the lines' settings (the module's parameters) */
+extern struct line_config uacreg_cfg;
+
 /* the carrier rule's settings (modparams carrier_*) */
+extern int uacreg_carrier_window;
+extern int uacreg_carrier_min_lines;
+extern int uacreg_carrier_share;
+extern int uacreg_carrier_probe_max;
 extern struct carrier_config uacreg_ccfg;
+/* times a carrier started refusing every line, stopped answering */
+extern counter_handle_t uacreg_cnt_carrier_refusals;
+extern counter_handle_t uacreg_cnt_carrier_outages;
 
 /* Under the lock. A reply (or send error) of a line was applied by the
  * machine: the line's carrier hears its outcome. env.no_count must have

@@ -10,7 +10,7 @@
 #include "../../core/mem/shm.h"
 #include "../../core/dset.h"
 #include "../../modules/tm/h_table.h"
-#include "uacreg_mod.h"
+#include "../../core/mem/shm_mem.h"
 #include "uacreg_db.h"
 #include "uacreg_reload.h"
 #include "uacreg_send.h"
@@ -21,6 +21,16 @@
 /* bounds the work of one tick, so sending is never starved */
 #define UWORKER_PENDING_PER_TICK 320
 #define UWORKER_EVENTS_PER_TICK 1280
+
+/* modparams */
+int uacreg_rate = 100;			/* REGISTERs per second */
+int uacreg_shm_reserve = 10;	/* percent of shm that sending leaves free */
+int uacreg_reload_interval = 0; /* seconds, 0 = only on demand */
+int uacreg_unregister_on_shutdown = 0;
+/* shm_reserve in bytes (uworker_init) */
+static unsigned long uacreg_shm_reserve_bytes = 0;
+
+counter_handle_t uacreg_cnt_shm_pauses;
 
 static int uworker_loaded = 0;
 static uint64_t uworker_db_retry_at = 0;
@@ -476,6 +486,16 @@ static void uworker_load(uint64_t now)
 			uworker_next_reload = now + uacreg_reload_interval * 1000ULL;
 	}
 	pkg_free(res);
+}
+
+void uworker_init(void)
+{
+	/* tm keeps every REGISTER's transaction (about 9 KB with the default
+	 * max_branches) until its wait timer ends, 5 s after the reply: memory
+	 * that calls need too. Below the reserve the uacreg process holds its
+	 * sends until tm has freed some, instead of failing them. */
+	uacreg_shm_reserve_bytes =
+			shm_mem_size / 100 * (unsigned long)uacreg_shm_reserve;
 }
 
 /* the reload a ceiling's write asked for (uceiling_take_reload) */
