@@ -100,7 +100,7 @@ void uceiling_db_failed(const char *l_uuid, const char *what)
 	LM_DBG("line [%s]: %s failed: will retry\n", l_uuid, what);
 	if(uceiling_db_down_since)
 		return;
-	uceiling_db_down_since = ul_now();
+	uceiling_db_down_since = uclock_now();
 	ustore_lock();
 	for(ul = ustore->pending_head; ul; ul = ul->next_pending)
 		waiting++;
@@ -117,13 +117,13 @@ void uceiling_db_ok(void)
 	if(uceiling_db_down_since == 0)
 		return;
 	LM_NOTICE("database writes succeed again after %llu ms\n",
-			(unsigned long long)(ul_now() - uceiling_db_down_since));
+			(unsigned long long)(uclock_now() - uceiling_db_down_since));
 	uceiling_db_down_since = 0;
 }
 
 static void uceiling_defer_log(const char *l_uuid)
 {
-	uint64_t now = ul_now();
+	uint64_t now = uclock_now();
 
 	uceiling_defers++;
 	if(uceiling_defer_logged_at

@@ -159,7 +159,6 @@ static int ureload_update_line(struct uline *ul, const struct row *r,
 	ul->db_count = (uint32_t)r->fail_count;
 	if(ul->sm.fail_ceiling != r->fail_ceiling) {
 		ul->sm.fail_ceiling = (int32_t)r->fail_ceiling;
-		ul->row_ceiling_null = r->fail_ceiling < 0;
 		changed = 1;
 	}
 	if(ul->row_dialog_mode != r->reauth_new_dialog) {
@@ -458,7 +457,7 @@ static void ureload_note_unreadable(void)
 	loaded = ustore->table_loaded;
 	first = ustore->unreadable_since == 0;
 	if(first)
-		ustore->unreadable_since = ul_now();
+		ustore->unreadable_since = uclock_now();
 	ustore_unlock();
 	if(loaded)
 		LM_ERR("cannot read table %.*s: nothing changed, every line keeps "
@@ -484,7 +483,7 @@ static void ureload_note_readable(void)
 	if(since)
 		LM_NOTICE("table %.*s readable again after %llu ms%s\n",
 				uacreg_db_table.len, uacreg_db_table.s,
-				(unsigned long long)(ul_now() - since),
+				(unsigned long long)(uclock_now() - since),
 				loaded ? "" : ": loading the lines");
 }
 
@@ -510,7 +509,7 @@ int ureload_all(struct ureload_result *res, int force)
 	for(;;) {
 		/* one chunk under the lock at a time, so replies keep flowing */
 		ustore_lock();
-		env = ul_env();
+		env = ustore_env();
 		while(udb_cursor_row(&cur, &r, &db_id) > 0) {
 			env.rnd = (uint32_t)kam_rand();
 			ureload_row(&r, db_id, res, &env);
@@ -528,7 +527,7 @@ int ureload_all(struct ureload_result *res, int force)
 			break;
 	}
 	ustore_lock();
-	env = ul_env();
+	env = ustore_env();
 	ureload_sweep(res, &env, force);
 	if(res->held)
 		ustore_note_reload_held(res->would_remove, res->lines);
@@ -580,7 +579,7 @@ int ureload_one(const str *l_uuid)
 	/* a reload of one row: its own epoch, so the row is not taken for a
 	 * second one of the last reload; no sweep follows */
 	ustore->reload_epoch++;
-	env = ul_env();
+	env = ustore_env();
 	env.rnd = (uint32_t)kam_rand();
 	ureload_row(&r, db_id, res, &env);
 	ustore_unlock();

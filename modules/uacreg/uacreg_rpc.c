@@ -198,7 +198,7 @@ static void urpc_row_invalid(rpc_t *rpc, void *st, const struct uline *ul)
 /* the fields of one line, under the lock */
 static void urpc_line(rpc_t *rpc, void *st, const struct uline *ul, int full)
 {
-	uint64_t now = ul_now();
+	uint64_t now = uclock_now();
 	int f;
 
 	urpc_str(rpc, st, "l_uuid", ul_str(ul, ROW_L_UUID));
@@ -474,7 +474,7 @@ static void urpc_carriers(rpc_t *rpc, void *ctx)
 	int offset = 0, limit = URPC_LIST_DEFAULT, n = 0, skipped = 0, total = 0;
 	uint32_t *counts, ncar, cid;
 	struct carrier *c;
-	uint64_t now = ul_now();
+	uint64_t now = uclock_now();
 	void *th, *arr, *st, *ls;
 	int s;
 
@@ -569,9 +569,9 @@ static void urpc_summary(rpc_t *rpc, void *ctx)
 	/* how long sending has waited for tm to free shared memory (0 = it
 	 * does not wait): the first thing to look at when lines stay NEW */
 	rpc->struct_add(th, "d", "shm_paused_ms",
-			ustore->shm_paused_since
-					? (int)((ul_now() - ustore->shm_paused_since) & 0x7fffffff)
-					: 0);
+			ustore->shm_paused_since ? (
+					int)((uclock_now() - ustore->shm_paused_since) & 0x7fffffff)
+									 : 0);
 	/* lines whose row became invalid and that run on as loaded */
 	ustore_foreach(urpc_count_invalid, &others);
 	rpc->struct_add(th, "d", "rows_invalid", others);

@@ -307,7 +307,7 @@ static int ki_uacreg_status(sip_msg_t *msg, str *l_uuid)
 	else if(ul->sm.state == LINE_DISABLED || ul->sm.state == LINE_CEILING
 			|| ul->sm.state == LINE_REMOVED)
 		rc = -2;
-	else if(ul->sm.expires_at > ul_now())
+	else if(ul->sm.expires_at > uclock_now())
 		rc = 1;
 	else
 		rc = -1;

@@ -68,7 +68,6 @@ void uacreg_inflight_update(void)
 }
 
 
-
 /* room for the credentials: Proxy-Authorization and Authorization, each
  * with realm, nonce and opaque of up to DIGEST_MAX_FIELD */
 #define USEND_AUTH_MAX 4096
@@ -133,7 +132,7 @@ static int usend_new_dialog(struct uline **ulp)
 	char cid[40], tag[16];
 	str scid = {cid, 0}, stag = {tag, sizeof(tag)};
 	const str *vals[UL_DYN_COUNT] = {0};
-	uint64_t now = ul_now();
+	uint64_t now = uclock_now();
 
 	usend_hex(cid, 16);
 	scid.len = 16
@@ -615,7 +614,8 @@ static void usend_log(const struct uline *ul, const struct line_reply *r,
 				  "retry in %llu ms)\n",
 				uuid.len, uuid.s, r->code, reason.len, reason.s,
 				line_fail_class_name(ul->sm.fail_class), ul->sm.fail_count,
-				(unsigned long long)(ul->sm.due ? ul->sm.due - ul_now() : 0));
+				(unsigned long long)(ul->sm.due ? ul->sm.due - uclock_now()
+												: 0));
 	if((bits & LINE_R_FAILED) && ul->sm.fail_class == LINE_FC_BAD_CHALLENGE) {
 		str realm = ul_str(ul, ROW_REALM);
 		/* a usable challenge fails by its realm (line.c checks it first)

@@ -39,17 +39,17 @@ static void ul_shm_free(void *p)
 static const struct ur_alloc ul_shm = {
 		ul_shm_alloc, ul_shm_realloc, ul_shm_free};
 
-uint64_t ul_now(void)
+uint64_t uclock_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-struct line_env ul_env(void)
+struct line_env ustore_env(void)
 {
 	struct line_env env;
-	env.now = ul_now();
+	env.now = uclock_now();
 	env.rnd = (uint32_t)kam_rand();
 	env.cfg = &uacreg_cfg;
 	env.no_count = 0;
@@ -58,7 +58,7 @@ struct line_env ul_env(void)
 
 struct line_env ustore_env_for(const struct uline *ul)
 {
-	struct line_env env = ul_env();
+	struct line_env env = ustore_env();
 
 	env.no_count = !carrier_counts(carriers_get(&ustore->carriers, ul->cr.cid));
 	return env;
@@ -84,7 +84,7 @@ int ustore_init(uint32_t hash_size, uint32_t rate, uint32_t burst)
 		SHM_MEM_ERROR;
 		return -1;
 	}
-	pacer_init(&ustore->pacer, rate, burst, ul_now());
+	pacer_init(&ustore->pacer, rate, burst, uclock_now());
 	return 0;
 }
 
@@ -150,7 +150,6 @@ struct uline *ul_new(const struct row *r, uint64_t db_id)
 	ul->db_count = (uint32_t)r->fail_count;
 	ul->row_inull = (uint8_t)r->int_null;
 	ul->row_dialog_mode = (int8_t)r->reauth_new_dialog;
-	ul->row_ceiling_null = r->fail_ceiling < 0;
 	ul->sm.dialog_mode = (int8_t)r->reauth_new_dialog;
 	ul->sm.fail_ceiling = (int32_t)r->fail_ceiling;
 	ul->sm.fail_count = (uint32_t)r->fail_count;
@@ -238,7 +237,7 @@ int ul_set_dyn(struct uline **ulp, const str *vals[UL_DYN_COUNT])
 
 int ul_adopt(struct uline **ulp, const struct uline *old)
 {
-	struct line_env env = ul_env();
+	struct line_env env = ustore_env();
 	const str *vals[UL_DYN_COUNT];
 	str cur[UL_DYN_COUNT];
 	struct uline *ul;
@@ -443,17 +442,24 @@ int ustore_carrier_outcome(struct uline *ul, int bits, int code,
 
 int ustore_apply(struct uline *ul, int bits)
 {
+	if(ul->counted_state != ul->sm.state) {
+		str uuid = ul_str(ul, ROW_L_UUID);
+		LM_DBG("line [%.*s]: %s -> %s (class %s, last reply %u)\n", uuid.len,
+				uuid.s, line_state_name(ul->counted_state),
+				line_state_name(ul->sm.state),
+				line_fail_class_name(ul->sm.fail_class), ul->sm.last_code);
+	}
 	/* a line out of the table is counted nowhere (ustore_take_out) */
 	if(ul->id != TABLE_NO_ID && ul->counted_state != ul->sm.state) {
 		ustore->state_count[ul->counted_state]--;
 		ustore->state_count[ul->sm.state]++;
-		ul->counted_state = ul->sm.state;
 	}
 	if(ul->id != TABLE_NO_ID && ul->counted_fc != ul->sm.fail_class) {
 		ustore->fail_class_count[ul->counted_fc]--;
 		ustore->fail_class_count[ul->sm.fail_class]++;
-		ul->counted_fc = ul->sm.fail_class;
 	}
+	ul->counted_state = ul->sm.state;
+	ul->counted_fc = ul->sm.fail_class;
 	if(bits & LINE_R_IGNORED)
 		return bits;
 	if(ul->sm.due == 0)
@@ -479,7 +485,7 @@ int ustore_apply(struct uline *ul, int bits)
 
 int ustore_command(const str *l_uuid, enum ustore_cmd cmd)
 {
-	struct line_env env = ul_env();
+	struct line_env env = ustore_env();
 	struct uline *ul;
 	int bits = 0;
 

@@ -72,7 +72,6 @@ struct uline
 	uint8_t keep;				   /* the ceiling route asked to keep the row */
 	uint8_t ch_alg[LINE_CH_KINDS]; /* enum digest_alg of each kept challenge */
 	uint8_t ch_qop[LINE_CH_KINDS]; /* DIGEST_QOP_* offered */
-	uint8_t row_ceiling_null;	   /* fail_ceiling column is NULL */
 	int8_t row_dialog_mode;		   /* reauth_new_dialog column, -1 NULL */
 	uint8_t row_inull;			   /* ROW_N_* of the loaded row */
 	uint8_t in_ceiling; /* the uacreg process runs its ceiling flow */
@@ -222,7 +221,7 @@ void ustore_destroy(void);
 #define ustore_unlock() lock_release(&ustore->lock)
 
 /* milliseconds of a monotonic clock, the same in every process */
-uint64_t ul_now(void);
+uint64_t uclock_now(void);
 
 /* New line from a validated row (shm), not yet in the table. */
 struct uline *ul_new(const struct row *r, uint64_t db_id);
@@ -286,7 +285,7 @@ void ustore_note_reload_held(uint32_t would_remove, uint32_t lines);
 /* Under the lock. Queues work for the uacreg process. */
 void ustore_pend(struct uline *ul, uint8_t what);
 
-struct line_env ul_env(void);
+struct line_env ustore_env(void);
 
 /* the lines' settings (the module's parameters) */
 extern struct line_config uacreg_cfg;
@@ -308,7 +307,7 @@ extern counter_handle_t uacreg_cnt_carrier_outages;
  * ceiling route (the count is written when the route is let run). */
 int ustore_carrier_outcome(struct uline *ul, int bits, int code,
 		uint32_t retry_after, const struct line_env *env);
-/* ul_env() for a reply of ul: a failure does not count while its carrier
+/* ustore_env() for a reply of ul: a failure does not count while its carrier
  * refuses everyone */
 struct line_env ustore_env_for(const struct uline *ul);
 

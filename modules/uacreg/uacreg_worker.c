@@ -128,11 +128,11 @@ static void uworker_send_due(void)
 	struct uline *ul;
 	uint32_t id;
 	int paused = 0;
-	uint64_t start = ul_now();
+	uint64_t start = uclock_now();
 
 	ustore_lock();
 	for(;;) {
-		env = ul_env();
+		env = ustore_env();
 		/* the line stays queued until memory and the pacer let it go */
 		if(!sched_peek_due(&ustore->sched, env.now, &id))
 			break;
@@ -278,7 +278,7 @@ static int uworker_carrier_count(struct uline *ul, void *arg)
 static void uworker_carrier_lines(uint32_t cid, uint8_t work)
 {
 	struct carrier *c = carriers_get(&ustore->carriers, cid);
-	struct line_env env = ul_env();
+	struct line_env env = ustore_env();
 	struct uworker_carrier_count cc = {cid, 0, NULL};
 	struct uline *ul, *confirm;
 	uint32_t id, others, n, back = 0;
@@ -417,7 +417,7 @@ static void uworker_drain_pending(uint64_t now)
 			ul->pending = 0;
 		}
 		if(uworker_pending(ul, what) < 0) {
-			uworker_db_retry_at = ul_now() + UWORKER_DB_RETRY_MS;
+			uworker_db_retry_at = uclock_now() + UWORKER_DB_RETRY_MS;
 			break;
 		}
 	}
@@ -519,7 +519,7 @@ static void uworker_reload_for_ceiling(uint64_t now)
 
 void uworker_tick(unsigned int ticks, void *param)
 {
-	uint64_t now = ul_now();
+	uint64_t now = uclock_now();
 	(void)ticks;
 	(void)param;
 
@@ -539,7 +539,7 @@ void uworker_tick(unsigned int ticks, void *param)
 	uworker_run_events();
 	uworker_run_reload_event();
 	uworker_drain_pending(now);
-	uworker_reload_for_ceiling(ul_now());
+	uworker_reload_for_ceiling(uclock_now());
 }
 
 struct uworker_bye
@@ -582,7 +582,7 @@ void uworker_shutdown(void)
 				"no unregister at shutdown\n");
 		return;
 	}
-	b.env = ul_env();
+	b.env = ustore_env();
 	b.n = 0;
 	ustore_foreach(uworker_unregister_one, &b);
 	ustore_unlock();
