@@ -69,9 +69,10 @@ static int uceiling_sql(const struct usnap *snap, const struct udb_loaded *ld,
 		return 0;
 	}
 	/* An admin changed, replaced or deleted the row since it was loaded:
-	 * their row wins. The uacreg process' next tick reloads (retried
-	 * until the database answers): the reload starts the line anew from
-	 * the row with its count at 0, or forgets a deleted one. */
+	 * their row wins. The uacreg process reloads once this tick's pending
+	 * work is done (and retries until the database answers): the reload
+	 * starts the line anew from the row with its count at 0, or forgets a
+	 * deleted one. */
 	if(ul)
 		ul->stale = 1;
 	ustore_unlock();

@@ -51,12 +51,39 @@ static str urpc_no_zeros(str s)
  * the integer 123, so a line whose l_uuid is 123 with leading zeros is the
  * one meant (kamcmd's s:0123 sends the string itself). Fills up to
  * URPC_MATCHES_NAMED ids, returns how many lines matched. */
+struct urpc_match_arg
+{
+	enum row_str f;
+	str value, want;
+	uint32_t *ids;
+	int n;
+};
+
+static int urpc_match_one(struct uline *ul, void *arg)
+{
+	struct urpc_match_arg *a = arg;
+	str v = ul_str(ul, a->f);
+
+	if(a->f == ROW_L_UUID) {
+		if(!urpc_is_digits(v))
+			return 0;
+		v = urpc_no_zeros(v);
+		if(v.len != a->want.len || memcmp(v.s, a->want.s, v.len) != 0)
+			return 0;
+	} else if(v.len != a->value.len || memcmp(v.s, a->value.s, v.len) != 0) {
+		return 0;
+	}
+	if(a->n < URPC_MATCHES_NAMED)
+		a->ids[a->n] = ul->id;
+	a->n++;
+	return 0;
+}
+
 static int urpc_match(enum row_str f, str value, uint32_t *ids)
 {
+	struct urpc_match_arg a = {f, value, urpc_no_zeros(value), ids, 0};
 	struct uline *ul;
-	uint32_t id;
-	str v, want = urpc_no_zeros(value);
-	int n = 0, digits = urpc_is_digits(value);
+	int digits = urpc_is_digits(value);
 
 	if(f == ROW_L_UUID) {
 		ul = ustore_find(&value);
@@ -67,24 +94,8 @@ static int urpc_match(enum row_str f, str value, uint32_t *ids)
 		if(!digits)
 			return 0;
 	}
-	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
-			id = table_next(&ustore->table, id + 1)) {
-		ul = table_get(&ustore->table, id);
-		v = ul_str(ul, f);
-		if(f == ROW_L_UUID) {
-			if(!urpc_is_digits(v))
-				continue;
-			v = urpc_no_zeros(v);
-			if(v.len != want.len || memcmp(v.s, want.s, v.len) != 0)
-				continue;
-		} else if(v.len != value.len || memcmp(v.s, value.s, v.len) != 0) {
-			continue;
-		}
-		if(n < URPC_MATCHES_NAMED)
-			ids[n] = id;
-		n++;
-	}
-	return n;
+	ustore_foreach(urpc_match_one, &a);
+	return a.n;
 }
 
 /* Reads "<l_uuid>" or "<attr> <value>" and finds the one line meant; its
@@ -545,6 +556,44 @@ static int urpc_domain_cmp(const void *a, const void *b)
 		   - ((const struct urpc_domain *)a)->count;
 }
 
+/* lines per carrier domain, the domains in a growing array */
+struct urpc_domains_arg
+{
+	struct urpc_domain *doms;
+	int ndoms, capdoms, others;
+};
+
+static int urpc_count_domain(struct uline *ul, void *arg)
+{
+	struct urpc_domains_arg *a = arg;
+	str d = ul_str(ul, ROW_R_DOMAIN);
+	int i;
+
+	for(i = 0; i < a->ndoms; i++)
+		if(a->doms[i].name.len == d.len
+				&& !memcmp(a->doms[i].name.s, d.s, d.len))
+			break;
+	if(i == a->ndoms) {
+		if(a->ndoms == a->capdoms) {
+			struct urpc_domain *nd;
+			if(a->capdoms >= 4 * URPC_DOMAINS_MAX) {
+				a->others++;
+				return 0;
+			}
+			a->capdoms = a->capdoms ? a->capdoms * 2 : 16;
+			nd = pkg_realloc(a->doms, a->capdoms * sizeof(*a->doms));
+			if(nd == NULL)
+				return 1;
+			a->doms = nd;
+		}
+		a->doms[a->ndoms].name = d;
+		a->doms[a->ndoms].count = 0;
+		a->ndoms++;
+	}
+	a->doms[i].count++;
+	return 0;
+}
+
 static int urpc_count_invalid(struct uline *ul, void *arg)
 {
 	*(int *)arg += ul->row_invalid_why != NULL;
@@ -556,11 +605,9 @@ static int urpc_count_invalid(struct uline *ul, void *arg)
 static void urpc_summary(rpc_t *rpc, void *ctx)
 {
 	struct urpc_domain *doms = NULL;
-	int ndoms = 0, capdoms = 0, i, others = 0;
+	struct urpc_domains_arg da;
+	int ndoms = 0, i, others = 0;
 	void *th, *st;
-	uint32_t id;
-	struct uline *ul;
-	str d;
 
 	if(rpc->add(ctx, "{", &th) < 0)
 		return;
@@ -584,32 +631,12 @@ static void urpc_summary(rpc_t *rpc, void *ctx)
 		rpc->struct_add(
 				st, "d", line_fail_class_name(i), ustore->fail_class_count[i]);
 	/* domains: a linear count; the table is walked once per call */
-	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
-			id = table_next(&ustore->table, id + 1)) {
-		ul = table_get(&ustore->table, id);
-		d = ul_str(ul, ROW_R_DOMAIN);
-		for(i = 0; i < ndoms; i++)
-			if(doms[i].name.len == d.len && !memcmp(doms[i].name.s, d.s, d.len))
-				break;
-		if(i == ndoms) {
-			if(ndoms == capdoms) {
-				struct urpc_domain *nd;
-				if(capdoms >= 4 * URPC_DOMAINS_MAX) {
-					others++;
-					continue;
-				}
-				capdoms = capdoms ? capdoms * 2 : 16;
-				nd = pkg_realloc(doms, capdoms * sizeof(*doms));
-				if(nd == NULL)
-					break;
-				doms = nd;
-			}
-			doms[ndoms].name = d;
-			doms[ndoms].count = 0;
-			ndoms++;
-		}
-		doms[i].count++;
-	}
+	da.doms = NULL;
+	da.ndoms = da.capdoms = da.others = 0;
+	ustore_foreach(urpc_count_domain, &da);
+	doms = da.doms;
+	ndoms = da.ndoms;
+	others = da.others;
 	if(doms)
 		qsort(doms, ndoms, sizeof(*doms), urpc_domain_cmp);
 	rpc->struct_add(th, "{", "domains", &st);

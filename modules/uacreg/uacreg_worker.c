@@ -1,8 +1,9 @@
 /*
- * uacreg - the uacreg process: a timer every UWORKER_TICK_MS that sends the
- * REGISTERs that are due (paced), runs the event routes and does the SQL the
- * lines owe (fail_count, the ceiling's delete). All of it in one process, so
- * SIP workers only ever update state under the lock and return.
+ * uacreg - the uacreg process: a timer every UWORKER_TICK_MS that loads and
+ * reloads the table, sends the REGISTERs that are due (paced), runs the
+ * event routes and the work the lines owe (the fail_count write here, the
+ * ceiling's route and write in uacreg_ceiling.c). All of it in one process,
+ * so SIP workers only ever update state under the lock and return.
  */
 #include "../../core/dprint.h"
 #include "../../core/timer.h"
