@@ -270,6 +270,82 @@ static int uworker_carrier_count(struct uline *ul, void *arg)
 	return 0;
 }
 
+/* one pass of uworker_carrier_lines over the lines */
+struct uworker_carrier_pass
+{
+	struct carrier *c;
+	uint32_t cid;
+	uint8_t work;
+	struct line_env env;
+	uint32_t others; /* lines that could still register */
+	uint32_t back;	 /* lines whose counts were taken back */
+	int need_confirm;
+};
+
+static int uworker_carrier_line(struct uline *ul, void *arg)
+{
+	struct uworker_carrier_pass *p = arg;
+	struct carrier *c = p->c;
+	uint32_t n;
+	int bits, v;
+	str uuid;
+
+	if(ul->cr.cid != p->cid)
+		return 0;
+	uuid = ul_str(ul, ROW_L_UUID);
+	/* a line whose ceiling route is already queued is the route's */
+	if(ul->cr.held
+			|| ((p->work & CARRIER_W_ROLLBACK)
+					&& ul->sm.state != LINE_CEILING)) {
+		n = carrier_pending(c, &ul->cr);
+		if(ul->cr.held) {
+			v = carrier_verdict(&uacreg_ccfg, c, &ul->cr, p->others);
+			if(v < 0 && n == 0)
+				n = ul->cr.pend; /* confirmed too late: all back */
+		} else {
+			v = n && c->state != CARRIER_NORMAL ? -1 : 0;
+		}
+		if(v < 0) {
+			bits = line_uncount(&ul->sm, n, &p->env);
+			ul->cr.pend = 0;
+			if(bits & LINE_R_COUNT)
+				p->back++;
+			if(ul->cr.held)
+				LM_NOTICE("line [%.*s]: %u failures taken back, kept: "
+						  "its carrier [%s] refuses every line, or no "
+						  "other line registered near them\n",
+						uuid.len, uuid.s, n, c->key);
+			carrier_unhold(&ustore->carriers, &ul->cr);
+			ustore_apply(ul, bits);
+		} else if(v > 0 && ul->cr.held) {
+			carrier_unhold(&ustore->carriers, &ul->cr);
+			LM_NOTICE("line [%.*s]: its carrier [%s] accepts other lines: "
+					  "the failures were the line's own\n",
+					uuid.len, uuid.s, c->key);
+			ustore_pend(ul, UL_P_PERSIST | UL_P_CEILING);
+		} else if(ul->cr.held) {
+			p->need_confirm = 1;
+		}
+	}
+	if((p->work & CARRIER_W_NEXT) && c->state != CARRIER_NORMAL
+			&& ul->cr.waiting) {
+		/* the next probe: one waiting line, due when it may go */
+		p->work &= ~CARRIER_W_NEXT;
+		sched_set(&ustore->sched, ul->id,
+				c->probe_due > p->env.now ? c->probe_due : p->env.now);
+	}
+	if((p->work & CARRIER_W_WAKE) && c->state == CARRIER_NORMAL) {
+		/* the others follow at once, paced; a registered line keeps
+		 * its refresh time unless it was waiting */
+		if(ul->sm.state == LINE_RETRY_WAIT || ul->sm.state == LINE_NEW
+				|| ul->cr.waiting)
+			line_refresh(&ul->sm, &p->env);
+		carrier_unwait(&ustore->carriers, &ul->cr);
+		ustore_apply(ul, 0);
+	}
+	return 0;
+}
+
 /* What the carrier rule asks of a carrier's lines, under the lock: roll
  * back the counts its refusal made (and release the lines it stopped at
  * their ceiling), run the ceiling route of lines whose failure another
@@ -278,85 +354,28 @@ static int uworker_carrier_count(struct uline *ul, void *arg)
  * changes, not per REGISTER. */
 static void uworker_carrier_lines(uint32_t cid, uint8_t work)
 {
-	struct carrier *c = carriers_get(&ustore->carriers, cid);
-	struct line_env env = ustore_env();
 	struct uworker_carrier_count cc = {cid, 0, NULL};
-	struct uline *ul, *confirm;
-	uint32_t id, others, n, back = 0;
-	int bits, v, need_confirm = 0;
-	str uuid;
+	struct uworker_carrier_pass p;
 
-	if(c == NULL)
+	memset(&p, 0, sizeof(p));
+	p.c = carriers_get(&ustore->carriers, cid);
+	if(p.c == NULL)
 		return;
+	p.cid = cid;
+	p.work = work;
+	p.env = ustore_env();
 	/* lines that could still register tell a carrier's verdict */
 	ustore_foreach(uworker_carrier_count, &cc);
-	others = cc.others;
-	confirm = cc.confirm;
-	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
-			id = table_next(&ustore->table, id + 1)) {
-		ul = table_get(&ustore->table, id);
-		if(ul->cr.cid != cid)
-			continue;
-		uuid = ul_str(ul, ROW_L_UUID);
-		/* a line whose ceiling route is already queued is the route's */
-		if(ul->cr.held
-				|| ((work & CARRIER_W_ROLLBACK)
-						&& ul->sm.state != LINE_CEILING)) {
-			n = carrier_pending(c, &ul->cr);
-			if(ul->cr.held) {
-				v = carrier_verdict(&uacreg_ccfg, c, &ul->cr, others);
-				if(v < 0 && n == 0)
-					n = ul->cr.pend; /* confirmed too late: all back */
-			} else {
-				v = n && c->state != CARRIER_NORMAL ? -1 : 0;
-			}
-			if(v < 0) {
-				bits = line_uncount(&ul->sm, n, &env);
-				ul->cr.pend = 0;
-				if(bits & LINE_R_COUNT)
-					back++;
-				if(ul->cr.held)
-					LM_NOTICE("line [%.*s]: %u failures taken back, kept: "
-							  "its carrier [%s] refuses every line, or no "
-							  "other line registered near them\n",
-							uuid.len, uuid.s, n, c->key);
-				carrier_unhold(&ustore->carriers, &ul->cr);
-				ustore_apply(ul, bits);
-			} else if(v > 0 && ul->cr.held) {
-				carrier_unhold(&ustore->carriers, &ul->cr);
-				LM_NOTICE("line [%.*s]: its carrier [%s] accepts other lines: "
-						  "the failures were the line's own\n",
-						uuid.len, uuid.s, c->key);
-				ustore_pend(ul, UL_P_PERSIST | UL_P_CEILING);
-			} else if(ul->cr.held) {
-				need_confirm = 1;
-			}
-		}
-		if((work & CARRIER_W_NEXT) && c->state != CARRIER_NORMAL
-				&& ul->cr.waiting) {
-			/* the next probe: one waiting line, due when it may go */
-			work &= ~CARRIER_W_NEXT;
-			sched_set(&ustore->sched, ul->id,
-					c->probe_due > env.now ? c->probe_due : env.now);
-		}
-		if((work & CARRIER_W_WAKE) && c->state == CARRIER_NORMAL) {
-			/* the others follow at once, paced; a registered line keeps
-			 * its refresh time unless it was waiting */
-			if(ul->sm.state == LINE_RETRY_WAIT || ul->sm.state == LINE_NEW
-					|| ul->cr.waiting)
-				line_refresh(&ul->sm, &env);
-			carrier_unwait(&ustore->carriers, &ul->cr);
-			ustore_apply(ul, 0);
-		}
-	}
-	if(back)
+	p.others = cc.others;
+	ustore_foreach(uworker_carrier_line, &p);
+	if(p.back)
 		LM_NOTICE("carrier [%s]: the failures of %u lines since its last "
 				  "2xx were the carrier's: their counts are taken back\n",
-				c->key, back);
-	if(need_confirm && confirm && (work & CARRIER_W_VERDICT)) {
+				p.c->key, p.back);
+	if(p.need_confirm && cc.confirm && (p.work & CARRIER_W_VERDICT)) {
 		/* one registered line refreshes now: its 2xx (or refusal) tells
 		 * whether the carrier accepts others */
-		ustore_apply(confirm, line_refresh(&confirm->sm, &env));
+		ustore_apply(cc.confirm, line_refresh(&cc.confirm->sm, &p.env));
 	}
 }
 
