@@ -32,8 +32,8 @@
 
 #include "digest.h"
 
-/* Large enough for every context of hash_core.c (MD5 88 bytes, SHA-256 104
- * bytes on LP64); hash_core.c checks its contexts against the same number. */
+/* Large enough for every context of digest_hash.c (MD5 88 bytes, SHA-256 104
+ * bytes on LP64); digest_hash.c checks its contexts against the same number. */
 #define HASH_CTX_MAX 256
 #define HEX_MAX (2 * DIGEST_MAX_HASH)
 

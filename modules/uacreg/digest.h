@@ -23,7 +23,7 @@
  *
  * Pure code: parses a WWW-/Proxy-Authenticate value and builds the
  * Authorization value that answers it. Hash functions come from the table in
- * hash_core.c (Kamailio's core MD5 and SHA-256), so unit tests link the same
+ * digest_hash.c (Kamailio's core MD5 and SHA-256), so unit tests link the same
  * code as the module.
  */
 #ifndef UACREG_DIGEST_H
@@ -87,7 +87,7 @@ struct digest_request
 	ur_str_t cnonce; /* client nonce chosen by the caller */
 };
 
-/* A hash function, filled in by hash_core.c. */
+/* A hash function, filled in by digest_hash.c. */
 struct digest_hash
 {
 	size_t size;	 /* digest size in bytes */

@@ -164,7 +164,6 @@ int line_init(struct line_sm *sm, uint32_t expires, int disabled,
 	uint32_t ceiling = line_ceiling(sm, env->cfg);
 
 	sm->expires = expires;
-	sm->disabled_by_row = disabled ? 1 : 0;
 	/* A disabled row sends nothing, so it needs no ceiling: this is how a
 	 * row kept by the ceiling route stays kept across restarts. */
 	if(disabled) {
@@ -473,7 +472,6 @@ static int unregister_done(struct line_sm *sm, const struct line_env *env)
 	if(sm->state == LINE_NEW) {
 		/* line_enable came while unregistering: register again only now,
 		 * so the Expires: 0 cannot overtake and undo the new binding */
-		sm->disabled_by_row = 0;
 		sm->due = due_in(env, 0);
 	}
 	return ret;
@@ -716,7 +714,6 @@ int line_enable(struct line_sm *sm, const struct line_env *env)
 	if(sm->state != LINE_DISABLED)
 		return 0;
 	sm->state = LINE_NEW;
-	sm->disabled_by_row = 0;
 	sm->due = due_in(env, 0);
 	return announce(sm);
 }

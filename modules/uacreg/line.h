@@ -147,7 +147,6 @@ struct line_config
 struct line_sm
 {
 	uint8_t state;			 /* enum line_state */
-	uint8_t disabled_by_row; /* flags bit 0 of the row */
 	int8_t dialog_mode;		 /* row value: -1 default, 0, 1, 2 */
 	uint8_t auto_new_dialog; /* mode 2 saw a 400 and switched */
 	/* enum line_auth_sent of the request in flight, per challenge kind */

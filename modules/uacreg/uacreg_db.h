@@ -19,9 +19,10 @@
  */
 
 /*
- * uacreg - the uacreg table: load and reload (compared by l_uuid), and the
- * writes the module owes it (fail_count, the ceiling's delete or disable).
- * SQL only through Kamailio's DB API with typed values.
+ * uacreg - the uacreg table in SQL: the connection, its columns, rows read
+ * into struct row, and the writes the module owes it (fail_count, the
+ * ceiling's delete or disable). SQL only through Kamailio's DB API with
+ * typed values. What a reload makes of the rows is uacreg_reload.h's.
  */
 #ifndef UACREG_DB_H
 #define UACREG_DB_H
@@ -29,45 +30,36 @@
 #include "../../core/str.h"
 #include "uacreg_store.h"
 
-#define UDB_SKIPPED_REPORT 100 /* skipped rows named in a reload answer */
+struct db1_res;
 
-struct udb_skipped
-{
-	char l_uuid[65];
-	const char *why;
-	int line_kept; /* a loaded line runs on as last loaded */
-};
-
-struct udb_reload_result
-{
-	uint32_t unchanged, added, changed, updated, removed, skipped;
-	/* the removal guard: lines loaded before the sweep, lines the table no
-	 * longer has, and 1 when their removal was held (see reload_guard) */
-	uint32_t lines, would_remove;
-	int held;
-	uint32_t nskipped; /* entries filled in skipped[] */
-	struct udb_skipped skipped_rows[UDB_SKIPPED_REPORT];
-};
+/* modparams db_url, db_table */
+extern str uacreg_db_url;
+extern str uacreg_db_table;
 
 int udb_init(void);
 /* opens this process' connection if needed; 0 or -1 */
 int udb_connect(void);
 void udb_close(void);
 
-/* Reads every row and makes the store match it. Serialised between
- * processes. -1: the database could not be read, nothing changed; -2: it
- * failed midway, the rows read were applied but no line was removed. 0
- * with res->held: the rows read were applied, but the lines the table lost
- * were more than reload_guard lets go without force, and none was
- * removed. */
-int udb_reload(struct udb_reload_result *res, int force);
-
-/* Reads one row again and applies it as a reload would (uacreg.refresh,
- * as stock uac.reg_refresh does). -1 database error, 0 no such row, -2
- * the row is invalid and no line runs for it, 1 the row was added or its
- * registration changed (the new line registers at once), 2 the line is as
- * the row says (the caller refreshes it). */
-int udb_reload_one(const str *l_uuid);
+/* Rows read from the table, a chunk at a time (the DB API's fetch). */
+struct udb_cursor
+{
+	struct db1_res *res;
+	int ncols;	 /* columns read: the stock ones, or ours too */
+	int next;	 /* next row of the chunk */
+	int chunked; /* more chunks may follow (DB_CAP_FETCH) */
+};
+/* Selects every row (l_uuid NULL; learns first which of our columns the
+ * table has) or the row of one l_uuid. 0, or -1 when the database could not
+ * be read (nothing to close). */
+int udb_select(struct udb_cursor *c, const str *l_uuid);
+/* The next row of the current chunk into r (its strings point into the
+ * result, valid until the next udb_cursor_more or close) and its `id`
+ * column: 1, or 0 at the chunk's end. */
+int udb_cursor_row(struct udb_cursor *c, struct row *r, uint64_t *db_id);
+/* Reads the next chunk: 1 it has rows, 0 no more, -1 reading failed. */
+int udb_cursor_more(struct udb_cursor *c);
+void udb_cursor_close(struct udb_cursor *c);
 
 /* fail_count of the line's row (by id and l_uuid); 0, or -1 when the
  * database did not answer */

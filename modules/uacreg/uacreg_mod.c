@@ -23,9 +23,10 @@
  * dialog on re-authentication where a carrier needs it, and a failure
  * ceiling that stops lines that only attack the carrier.
  *
- * This file holds the module's exports, parameters and start-up; each other
- * concern has its own file (store, db, send, worker, rpc, script) around the
- * pure state machine in line.c.
+ * This file holds the module's exports, the lines' parameters, the counters
+ * and start-up; each other concern has its own file, which defines the
+ * parameters it uses (store, db, reload, send, worker, ceiling, rpc, script)
+ * around the pure state machine in line.c.
  */
 #include "../../core/sr_module.h"
 #include "../../core/dprint.h"
@@ -33,31 +34,18 @@
 #include "../../core/mod_fix.h"
 #include "../../core/kemi.h"
 #include "../../core/globals.h"
-#include "../../core/timer_ticks.h"
-#include "../../core/cfg/cfg_struct.h"
-#include "uacreg_mod.h"
 #include "uacreg_store.h"
 #include "uacreg_db.h"
+#include "uacreg_reload.h"
 #include "uacreg_rpc.h"
 #include "uacreg_script.h"
 #include "uacreg_worker.h"
+#include "uacreg_send.h"
+#include "uacreg_ceiling.h"
 
 MODULE_VERSION
 
-str uacreg_db_url = str_init("mysql://kamailio:kamailiorw@localhost/kamailio");
-str uacreg_db_table = str_init("uacreg");
-str uacreg_default_contact = STR_NULL;
-str uacreg_default_socket = STR_NULL;
-int uacreg_rate = 100;
-int uacreg_start_spread = 10;
-int uacreg_unregister_on_shutdown = 0;
-int uacreg_reload_interval = 0;
-int uacreg_reload_guard = 50;
-int uacreg_shm_reserve = 10;
-unsigned long uacreg_shm_reserve_bytes = 0;
-str uacreg_ceiling_route = str_init("uacreg:ceiling");
-str uacreg_state_route = str_init("uacreg:state");
-str uacreg_event_callback = STR_NULL;
+/* the lines' settings: built into uacreg_cfg (uacreg_store.h) */
 static int uacreg_hash_size = 1 << 14;
 static int uacreg_retry_min = 30;
 static int uacreg_retry_max = 3600;
@@ -68,27 +56,6 @@ static int uacreg_reauth_new_dialog = 0;
 static int uacreg_reuse_nonce = 1;
 static int uacreg_refresh_margin = 10;
 static int uacreg_min_expires_max = 86400;
-
-struct line_config uacreg_cfg;
-struct tm_binds uacreg_tmb;
-
-counter_handle_t uacreg_cnt_sent;
-counter_handle_t uacreg_cnt_challenges;
-counter_handle_t uacreg_cnt_auto_switch;
-counter_handle_t uacreg_cnt_ceiling;
-counter_handle_t uacreg_cnt_shm_pauses;
-counter_handle_t uacreg_cnt_reloads_held;
-counter_handle_t uacreg_cnt_carrier_refusals;
-counter_handle_t uacreg_cnt_carrier_outages;
-str uacreg_carrier_route = str_init("uacreg:carrier");
-static int uacreg_carrier_window = 600;
-static int uacreg_carrier_min_lines = 3;
-static int uacreg_carrier_share = 50;
-static int uacreg_carrier_probe_max = 30;
-
-extern str uacreg_auth_realm_avp;
-extern str uacreg_auth_username_avp;
-extern str uacreg_auth_password_avp;
 
 static int mod_init(void);
 static int child_init(int rank);
@@ -126,57 +93,33 @@ static counter_val_t ucnt_failing(counter_handle_t h, void *unused)
 	return v;
 }
 
-static int ucnt_register(void)
-{
-	counter_handle_t h;
-
-	if(counter_register(&h, "uacreg", "lines", 0, ucnt_lines, 0,
-			   "lines in memory",
-			   0) < 0
-			|| counter_register(&h, "uacreg", "registered", 0, ucnt_state,
-					   (void *)(long)LINE_REGISTERED, "lines registered", 0)
-					   < 0
-			|| counter_register(&h, "uacreg", "failing", 0, ucnt_failing, 0,
-					   "lines waiting to retry or stopped at the ceiling", 0)
-					   < 0
-			|| counter_register(&h, "uacreg", "disabled", 0, ucnt_state,
-					   (void *)(long)LINE_DISABLED, "lines disabled", 0)
-					   < 0
-			|| counter_register(&uacreg_cnt_sent, "uacreg", "requests_sent", 0,
-					   0, 0, "REGISTER requests sent", 0)
-					   < 0
-			|| counter_register(&uacreg_cnt_challenges, "uacreg",
-					   "auth_challenges", 0, 0, 0,
-					   "401/407 challenges answered", 0)
-					   < 0
-			|| counter_register(&uacreg_cnt_auto_switch, "uacreg",
-					   "new_dialog_retries", 0, 0, 0,
-					   "lines that switched to a new dialog (auto)", 0)
-					   < 0
-			|| counter_register(&uacreg_cnt_ceiling, "uacreg",
-					   "ceiling_removals", 0, 0, 0,
-					   "lines deleted by the failure ceiling", 0)
-					   < 0
-			|| counter_register(&uacreg_cnt_shm_pauses, "uacreg", "shm_pauses",
-					   0, 0, 0,
-					   "times sending paused: shared memory below the reserve",
-					   0)
-					   < 0
-			|| counter_register(&uacreg_cnt_reloads_held, "uacreg",
-					   "reloads_held", 0, 0, 0,
-					   "reloads whose removals reload_guard held", 0)
-					   < 0
-			|| counter_register(&uacreg_cnt_carrier_refusals, "uacreg",
-					   "carrier_refusals", 0, 0, 0,
-					   "times a carrier started refusing every line", 0)
-					   < 0
-			|| counter_register(&uacreg_cnt_carrier_outages, "uacreg",
-					   "carrier_outages", 0, 0, 0,
-					   "times a carrier stopped answering every line", 0)
-					   < 0)
-		return -1;
-	return 0;
-}
+/* clang-format off */
+static counter_def_t ucnt_defs[] = {
+	{0, "lines", 0, ucnt_lines, 0, "lines in memory"},
+	{0, "registered", 0, ucnt_state, (void *)(long)LINE_REGISTERED,
+		"lines registered"},
+	{0, "failing", 0, ucnt_failing, 0,
+		"lines waiting to retry or stopped at the ceiling"},
+	{0, "disabled", 0, ucnt_state, (void *)(long)LINE_DISABLED,
+		"lines disabled"},
+	{&uacreg_cnt_sent, "requests_sent", 0, 0, 0, "REGISTER requests sent"},
+	{&uacreg_cnt_challenges, "auth_challenges", 0, 0, 0,
+		"401/407 challenges answered"},
+	{&uacreg_cnt_auto_switch, "new_dialog_retries", 0, 0, 0,
+		"lines that switched to a new dialog (auto)"},
+	{&uacreg_cnt_ceiling, "ceiling_removals", 0, 0, 0,
+		"lines deleted by the failure ceiling"},
+	{&uacreg_cnt_shm_pauses, "shm_pauses", 0, 0, 0,
+		"times sending paused: shared memory below the reserve"},
+	{&uacreg_cnt_reloads_held, "reloads_held", 0, 0, 0,
+		"reloads whose removals reload_guard held"},
+	{&uacreg_cnt_carrier_refusals, "carrier_refusals", 0, 0, 0,
+		"times a carrier started refusing every line"},
+	{&uacreg_cnt_carrier_outages, "carrier_outages", 0, 0, 0,
+		"times a carrier stopped answering every line"},
+	{0, 0, 0, 0, 0, 0}
+};
+/* clang-format on */
 
 /* fail_classes: a comma separated list of class names */
 static int uacreg_parse_classes(str *list, uint32_t *bits)
@@ -285,24 +228,17 @@ static int mod_init(void)
 
 	if(uacreg_check_params() < 0)
 		return -1;
-	if(load_tm_api(&uacreg_tmb) < 0) {
-		LM_ERR("cannot load the tm API (load tm before uacreg)\n");
+	if(usend_init() < 0)
 		return -1;
-	}
-	if(udb_init() < 0)
+	if(udb_init() < 0 || ureload_init() < 0)
 		return -1;
-	/* tm keeps every REGISTER's transaction (about 9 KB with the default
-	 * max_branches) until its wait timer ends, 5 s after the reply: memory
-	 * that calls need too. Below the reserve the uacreg process holds its
-	 * sends until tm has freed some, instead of failing them. */
-	uacreg_shm_reserve_bytes =
-			shm_mem_size / 100 * (unsigned long)uacreg_shm_reserve;
+	uworker_init();
 	/* a tenth of a second's worth, so a tick never bursts */
 	burst = uacreg_rate > 10 ? (uint32_t)uacreg_rate / 10 : 1;
 	if(ustore_init((uint32_t)uacreg_hash_size, (uint32_t)uacreg_rate, burst)
 			< 0)
 		return -1;
-	if(ucnt_register() < 0) {
+	if(counter_register_array("uacreg", ucnt_defs) < 0) {
 		LM_ERR("cannot register the counters\n");
 		return -1;
 	}
@@ -310,29 +246,6 @@ static int mod_init(void)
 		return -1;
 	register_basic_timers(1);
 	return 0;
-}
-
-/* How long a REGISTER can stay without a final reply: tm's fr_timer (its
- * local 408), plus a second for the reply callback. A line that replaces
- * one with a request in flight waits this long (line_follow). Read when
- * needed: tm's value can change at run time (cfg_rpc), and not every
- * process runs child_init. */
-void uacreg_inflight_update(void)
-{
-	static str grp = str_init("tm"), var = str_init("fr_timer");
-	cfg_group_t *group;
-	cfg_mapping_t *map;
-	int ticks;
-
-	/* cfg_get_by_name() refuses variables with a fixup, as tm's timers
-	 * are: read this process's copy of tm's config as tm itself does */
-	if(cfg_lookup_var(&grp, &var, &group, &map) != 0 || group->handle == NULL
-			|| *(group->handle) == NULL || CFG_VAR_TYPE(map) != CFG_VAR_INT)
-		return;
-	ticks = *(int *)((char *)*(group->handle) + map->offset);
-	/* tm keeps it in timer ticks */
-	if(ticks > 0)
-		uacreg_cfg.inflight_max_ms = (uint32_t)TICKS_TO_MS(ticks) + 1000;
 }
 
 static int child_init(int rank)

@@ -30,8 +30,7 @@
 #include "../../core/rpc.h"
 #include "../../core/rpc_lookup.h"
 #include "../../core/mem/mem.h"
-#include "uacreg_mod.h"
-#include "uacreg_db.h"
+#include "uacreg_reload.h"
 #include "uacreg_rpc.h"
 
 #define URPC_LIST_DEFAULT 100
@@ -72,12 +71,39 @@ static str urpc_no_zeros(str s)
  * the integer 123, so a line whose l_uuid is 123 with leading zeros is the
  * one meant (kamcmd's s:0123 sends the string itself). Fills up to
  * URPC_MATCHES_NAMED ids, returns how many lines matched. */
+struct urpc_match_arg
+{
+	enum row_str f;
+	str value, want;
+	uint32_t *ids;
+	int n;
+};
+
+static int urpc_match_one(struct uline *ul, void *arg)
+{
+	struct urpc_match_arg *a = arg;
+	str v = ul_str(ul, a->f);
+
+	if(a->f == ROW_L_UUID) {
+		if(!urpc_is_digits(v))
+			return 0;
+		v = urpc_no_zeros(v);
+		if(v.len != a->want.len || memcmp(v.s, a->want.s, v.len) != 0)
+			return 0;
+	} else if(v.len != a->value.len || memcmp(v.s, a->value.s, v.len) != 0) {
+		return 0;
+	}
+	if(a->n < URPC_MATCHES_NAMED)
+		a->ids[a->n] = ul->id;
+	a->n++;
+	return 0;
+}
+
 static int urpc_match(enum row_str f, str value, uint32_t *ids)
 {
+	struct urpc_match_arg a = {f, value, urpc_no_zeros(value), ids, 0};
 	struct uline *ul;
-	uint32_t id;
-	str v, want = urpc_no_zeros(value);
-	int n = 0, digits = urpc_is_digits(value);
+	int digits = urpc_is_digits(value);
 
 	if(f == ROW_L_UUID) {
 		ul = ustore_find(&value);
@@ -88,24 +114,8 @@ static int urpc_match(enum row_str f, str value, uint32_t *ids)
 		if(!digits)
 			return 0;
 	}
-	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
-			id = table_next(&ustore->table, id + 1)) {
-		ul = table_get(&ustore->table, id);
-		v = ul_str(ul, f);
-		if(f == ROW_L_UUID) {
-			if(!urpc_is_digits(v))
-				continue;
-			v = urpc_no_zeros(v);
-			if(v.len != want.len || memcmp(v.s, want.s, v.len) != 0)
-				continue;
-		} else if(v.len != value.len || memcmp(v.s, value.s, v.len) != 0) {
-			continue;
-		}
-		if(n < URPC_MATCHES_NAMED)
-			ids[n] = id;
-		n++;
-	}
-	return n;
+	ustore_foreach(urpc_match_one, &a);
+	return a.n;
 }
 
 /* Reads "<l_uuid>" or "<attr> <value>" and finds the one line meant; its
@@ -219,7 +229,7 @@ static void urpc_row_invalid(rpc_t *rpc, void *st, const struct uline *ul)
 /* the fields of one line, under the lock */
 static void urpc_line(rpc_t *rpc, void *st, const struct uline *ul, int full)
 {
-	uint64_t now = ul_now();
+	uint64_t now = uclock_now();
 	int f;
 
 	urpc_str(rpc, st, "l_uuid", ul_str(ul, ROW_L_UUID));
@@ -410,15 +420,39 @@ static int urpc_filter_arg(
 	return -1;
 }
 
+/* one page of uacreg.list, filled while the lines are walked */
+struct urpc_list_arg
+{
+	rpc_t *rpc;
+	void *arr;
+	const struct urpc_filter *filter;
+	int offset, limit, total, n;
+};
+
+static int urpc_list_one(struct uline *ul, void *arg)
+{
+	struct urpc_list_arg *la = arg;
+	void *st;
+
+	if(!urpc_filter_ok(la->filter, ul))
+		return 0;
+	if(la->total++ < la->offset || la->n >= la->limit)
+		return 0;
+	if(la->rpc->array_add(la->arr, "{", &st) < 0)
+		return 1;
+	urpc_line(la->rpc, st, ul, 0);
+	la->n++;
+	return 0;
+}
+
 /* uacreg.list [offset [limit [filter ...]]] */
 static void urpc_list(rpc_t *rpc, void *ctx)
 {
-	int offset = 0, limit = URPC_LIST_DEFAULT, n = 0, total = 0, i;
+	int offset = 0, limit = URPC_LIST_DEFAULT, total = 0, i;
 	struct urpc_filter filter = {-1, STR_NULL, STR_NULL, STR_NULL};
+	struct urpc_list_arg la;
 	str arg;
-	uint32_t id;
-	struct uline *ul;
-	void *th, *arr, *st;
+	void *th, *arr;
 
 	/* every argument is read as text and checked here: a word where a
 	 * number belongs ("uacreg.list registered") is an error, not page 0 */
@@ -445,31 +479,44 @@ static void urpc_list(rpc_t *rpc, void *ctx)
 		return;
 	ustore_lock();
 	rpc->struct_add(th, "[", "lines", &arr);
-	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
-			id = table_next(&ustore->table, id + 1)) {
-		ul = table_get(&ustore->table, id);
-		if(!urpc_filter_ok(&filter, ul))
-			continue;
-		if(total++ < offset || n >= limit)
-			continue;
-		if(rpc->array_add(arr, "{", &st) < 0)
-			break;
-		urpc_line(rpc, st, ul, 0);
-		n++;
-	}
+	la.rpc = rpc;
+	la.arr = arr;
+	la.filter = &filter;
+	la.offset = offset;
+	la.limit = limit;
+	la.total = 0;
+	la.n = 0;
+	ustore_foreach(urpc_list_one, &la);
+	total = la.total;
 	ustore_unlock();
 	rpc->struct_add(th, "dd", "total", total, "offset", offset);
+}
+
+/* lines per carrier and state */
+struct urpc_carrier_count
+{
+	uint32_t *counts;
+	uint32_t ncar;
+};
+
+static int urpc_count_carrier(struct uline *ul, void *arg)
+{
+	struct urpc_carrier_count *cc = arg;
+
+	if(ul->cr.cid < cc->ncar)
+		cc->counts[ul->cr.cid * LINE_STATE_COUNT + ul->sm.state]++;
+	return 0;
 }
 
 /* uacreg.carriers [offset [limit]]: each carrier with lines, its state and
  * its lines per state. One pass over the lines counts them all. */
 static void urpc_carriers(rpc_t *rpc, void *ctx)
 {
+	struct urpc_carrier_count cc;
 	int offset = 0, limit = URPC_LIST_DEFAULT, n = 0, skipped = 0, total = 0;
-	uint32_t *counts, ncar, cid, id;
+	uint32_t *counts, ncar, cid;
 	struct carrier *c;
-	struct uline *ul;
-	uint64_t now = ul_now();
+	uint64_t now = uclock_now();
 	void *th, *arr, *st, *ls;
 	int s;
 
@@ -488,12 +535,9 @@ static void urpc_carriers(rpc_t *rpc, void *ctx)
 		return;
 	}
 	memset(counts, 0, (ncar ? ncar : 1) * LINE_STATE_COUNT * sizeof(*counts));
-	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
-			id = table_next(&ustore->table, id + 1)) {
-		ul = table_get(&ustore->table, id);
-		if(ul->cr.cid < ncar)
-			counts[ul->cr.cid * LINE_STATE_COUNT + ul->sm.state]++;
-	}
+	cc.counts = counts;
+	cc.ncar = ncar;
+	ustore_foreach(urpc_count_carrier, &cc);
 	for(cid = 0; cid < ncar; cid++)
 		if(ustore->carriers.v[cid].lines)
 			total++;
@@ -543,16 +587,58 @@ static int urpc_domain_cmp(const void *a, const void *b)
 		   - ((const struct urpc_domain *)a)->count;
 }
 
+/* lines per carrier domain, the domains in a growing array */
+struct urpc_domains_arg
+{
+	struct urpc_domain *doms;
+	int ndoms, capdoms, others;
+};
+
+static int urpc_count_domain(struct uline *ul, void *arg)
+{
+	struct urpc_domains_arg *a = arg;
+	str d = ul_str(ul, ROW_R_DOMAIN);
+	int i;
+
+	for(i = 0; i < a->ndoms; i++)
+		if(a->doms[i].name.len == d.len
+				&& !memcmp(a->doms[i].name.s, d.s, d.len))
+			break;
+	if(i == a->ndoms) {
+		if(a->ndoms == a->capdoms) {
+			struct urpc_domain *nd;
+			if(a->capdoms >= 4 * URPC_DOMAINS_MAX) {
+				a->others++;
+				return 0;
+			}
+			a->capdoms = a->capdoms ? a->capdoms * 2 : 16;
+			nd = pkg_realloc(a->doms, a->capdoms * sizeof(*a->doms));
+			if(nd == NULL)
+				return 1;
+			a->doms = nd;
+		}
+		a->doms[a->ndoms].name = d;
+		a->doms[a->ndoms].count = 0;
+		a->ndoms++;
+	}
+	a->doms[i].count++;
+	return 0;
+}
+
+static int urpc_count_invalid(struct uline *ul, void *arg)
+{
+	*(int *)arg += ul->row_invalid_why != NULL;
+	return 0;
+}
+
 /* uacreg.summary: lines per state, per failure class, per carrier domain
  * (the URPC_DOMAINS_MAX largest) */
 static void urpc_summary(rpc_t *rpc, void *ctx)
 {
 	struct urpc_domain *doms = NULL;
-	int ndoms = 0, capdoms = 0, i, others = 0;
+	struct urpc_domains_arg da;
+	int ndoms = 0, i, others = 0;
 	void *th, *st;
-	uint32_t id;
-	struct uline *ul;
-	str d;
 
 	if(rpc->add(ctx, "{", &th) < 0)
 		return;
@@ -561,15 +647,11 @@ static void urpc_summary(rpc_t *rpc, void *ctx)
 	/* how long sending has waited for tm to free shared memory (0 = it
 	 * does not wait): the first thing to look at when lines stay NEW */
 	rpc->struct_add(th, "d", "shm_paused_ms",
-			ustore->shm_paused_since
-					? (int)((ul_now() - ustore->shm_paused_since) & 0x7fffffff)
-					: 0);
+			ustore->shm_paused_since ? (
+					int)((uclock_now() - ustore->shm_paused_since) & 0x7fffffff)
+									 : 0);
 	/* lines whose row became invalid and that run on as loaded */
-	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
-			id = table_next(&ustore->table, id + 1)) {
-		ul = table_get(&ustore->table, id);
-		others += ul->row_invalid_why != NULL;
-	}
+	ustore_foreach(urpc_count_invalid, &others);
 	rpc->struct_add(th, "d", "rows_invalid", others);
 	others = 0;
 	rpc->struct_add(th, "{", "states", &st);
@@ -580,32 +662,12 @@ static void urpc_summary(rpc_t *rpc, void *ctx)
 		rpc->struct_add(
 				st, "d", line_fail_class_name(i), ustore->fail_class_count[i]);
 	/* domains: a linear count; the table is walked once per call */
-	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
-			id = table_next(&ustore->table, id + 1)) {
-		ul = table_get(&ustore->table, id);
-		d = ul_str(ul, ROW_R_DOMAIN);
-		for(i = 0; i < ndoms; i++)
-			if(doms[i].name.len == d.len && !memcmp(doms[i].name.s, d.s, d.len))
-				break;
-		if(i == ndoms) {
-			if(ndoms == capdoms) {
-				struct urpc_domain *nd;
-				if(capdoms >= 4 * URPC_DOMAINS_MAX) {
-					others++;
-					continue;
-				}
-				capdoms = capdoms ? capdoms * 2 : 16;
-				nd = pkg_realloc(doms, capdoms * sizeof(*doms));
-				if(nd == NULL)
-					break;
-				doms = nd;
-			}
-			doms[ndoms].name = d;
-			doms[ndoms].count = 0;
-			ndoms++;
-		}
-		doms[i].count++;
-	}
+	da.doms = NULL;
+	da.ndoms = da.capdoms = da.others = 0;
+	ustore_foreach(urpc_count_domain, &da);
+	doms = da.doms;
+	ndoms = da.ndoms;
+	others = da.others;
 	if(doms)
 		qsort(doms, ndoms, sizeof(*doms), urpc_domain_cmp);
 	rpc->struct_add(th, "{", "domains", &st);
@@ -659,7 +721,7 @@ static void urpc_refresh(rpc_t *rpc, void *ctx)
 
 	if(urpc_target(rpc, ctx, buf, &uuid) < 0)
 		return;
-	rc = udb_reload_one(&uuid);
+	rc = ureload_one(&uuid);
 	if(rc == 0) {
 		rpc->fault(ctx, 404,
 				"no row with l_uuid %.*s in the table: the line runs on "
@@ -696,7 +758,7 @@ static void urpc_remove(rpc_t *rpc, void *ctx)
 /* uacreg.reload [force] */
 static void urpc_reload(rpc_t *rpc, void *ctx)
 {
-	struct udb_reload_result *res;
+	struct ureload_result *res;
 	void *th, *arr, *st;
 	uint32_t i;
 	int rc, force = 0;
@@ -714,7 +776,7 @@ static void urpc_reload(rpc_t *rpc, void *ctx)
 		rpc->fault(ctx, 500, "out of memory");
 		return;
 	}
-	rc = udb_reload(res, force);
+	rc = ureload_all(res, force);
 	if(rc < 0) {
 		pkg_free(res);
 		rpc->fault(ctx, 503,

@@ -33,7 +33,6 @@
 #include "../../core/dset.h"
 #include "../../core/lvalue.h"
 #include "../../core/parser/parse_uri.h"
-#include "uacreg_mod.h"
 #include "uacreg_script.h"
 
 /* the line an event route is running for, NULL outside of them */
@@ -43,122 +42,36 @@ static int uscript_rt_ceiling = -1;
 static int uscript_rt_state = -1;
 static int uscript_rt_reload = -1;
 static int uscript_rt_carrier = -1;
-static str uscript_ev_carrier = str_init("uacreg:carrier");
-static str uscript_ev_ceiling = str_init("uacreg:ceiling");
-static str uscript_ev_state = str_init("uacreg:state");
 static str uscript_ev_reload = str_init("uacreg:reload");
+
+/* modparams ceiling_route, state_route, carrier_route (event route names,
+ * or the names the KEMI callback gets) and event_callback */
+#define USCRIPT_EV_CEILING "uacreg:ceiling"
+#define USCRIPT_EV_STATE "uacreg:state"
+#define USCRIPT_EV_CARRIER "uacreg:carrier"
+str uacreg_ceiling_route = str_init(USCRIPT_EV_CEILING);
+str uacreg_state_route = str_init(USCRIPT_EV_STATE);
+str uacreg_carrier_route = str_init(USCRIPT_EV_CARRIER);
+str uacreg_event_callback = STR_NULL;
 /* the held reload event_route[uacreg:reload] runs for, NULL outside it */
 static const struct ureload_event *uscript_reload = NULL;
 
-static void usnap_copy(char *dst, str s)
-{
-	int n = s.len > ROW_MAX_STR ? ROW_MAX_STR : s.len;
-	memcpy(dst, s.s, n);
-	dst[n] = '\0';
-}
-
-/* length of the valid UTF-8 sequence at p (at most n bytes), 0 if none */
-static int usnap_utf8_len(const unsigned char *p, int n)
-{
-	int len, i;
-
-	if(p[0] < 0x80)
-		return 1;
-	if(p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2;
-	else if(p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3;
-	else if(p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if(len > n)
-		return 0;
-	for(i = 1; i < len; i++)
-		if((p[i] & 0xc0) != 0x80)
-			return 0;
-	/* overlong 3- and 4-byte forms, surrogates, beyond U+10FFFF */
-	if((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f)
-			|| (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
-		return 0;
-	return len;
-}
-
-/* The carrier's reason phrase as routes get it: valid UTF-8 without
- * control characters ('?' for any other byte), so that a route can put it
- * in JSON or an SQL text column without the write failing on it. */
-static void usnap_copy_reason(char *dst, str r)
-{
-	const unsigned char *p = (const unsigned char *)r.s;
-	int i = 0, o = 0, l;
-
-	while(i < r.len && o < UL_REASON_MAX - 1) {
-		l = usnap_utf8_len(p + i, r.len - i);
-		if(l == 0 || (l == 1 && (p[i] < 0x20 || p[i] == 0x7f))) {
-			dst[o++] = '?';
-			i++;
-			continue;
-		}
-		if(o + l > UL_REASON_MAX - 1)
-			break;
-		memcpy(dst + o, p + i, l);
-		o += l;
-		i += l;
-	}
-	dst[o] = '\0';
-}
-
-void usnap_fill(struct usnap *s, const struct uline *ul)
-{
-	usnap_copy(s->l_uuid, ul_str(ul, ROW_L_UUID));
-	usnap_copy(s->l_username, ul_str(ul, ROW_L_USERNAME));
-	usnap_copy(s->l_domain, ul_str(ul, ROW_L_DOMAIN));
-	usnap_copy(s->r_username, ul_str(ul, ROW_R_USERNAME));
-	usnap_copy(s->r_domain, ul_str(ul, ROW_R_DOMAIN));
-	usnap_copy(s->auth_username, ul_str(ul, ROW_AUTH_USERNAME));
-	usnap_copy(s->auth_proxy, ul_str(ul, ROW_AUTH_PROXY));
-	usnap_copy_reason(s->reason, ul_dyn(ul, UL_REASON));
-	s->state = ul->sm.state;
-	s->fail_class = ul->sm.fail_class;
-	s->last_code = ul->sm.last_code;
-	s->fail_count = ul->sm.fail_count;
-	s->fail_ceiling = line_ceiling(&ul->sm, &uacreg_cfg);
-	s->new_dialog = line_uses_new_dialog(&ul->sm, &uacreg_cfg);
-	s->keep = 0;
-	s->defer = 0;
-	snprintf(s->row_id, sizeof(s->row_id), "%llu",
-			(unsigned long long)ul->db_id);
-	{
-		struct carrier *c = carriers_get(&ustore->carriers, ul->cr.cid);
-		s->carrier[0] = '\0';
-		s->carrier_lines = 0;
-		s->carrier_state = CARRIER_NORMAL;
-		if(c) {
-			memcpy(s->carrier, c->key, c->key_len + 1);
-			s->carrier_lines = (int)c->lines;
-			s->carrier_state = c->state;
-		}
-	}
-}
-
 int uscript_init(void)
 {
-	if(uacreg_ceiling_route.len > 0) {
-		uscript_ev_ceiling = uacreg_ceiling_route;
-	}
-	if(uacreg_state_route.len > 0) {
-		uscript_ev_state = uacreg_state_route;
-	}
-	uscript_rt_ceiling = route_lookup(&event_rt, uscript_ev_ceiling.s);
+	/* an empty name is the default one */
+	if(uacreg_ceiling_route.len <= 0)
+		uacreg_ceiling_route = (str)str_init(USCRIPT_EV_CEILING);
+	if(uacreg_state_route.len <= 0)
+		uacreg_state_route = (str)str_init(USCRIPT_EV_STATE);
+	if(uacreg_carrier_route.len <= 0)
+		uacreg_carrier_route = (str)str_init(USCRIPT_EV_CARRIER);
+	uscript_rt_ceiling = route_lookup(&event_rt, uacreg_ceiling_route.s);
 	if(uscript_rt_ceiling >= 0 && event_rt.rlist[uscript_rt_ceiling] == NULL)
 		uscript_rt_ceiling = -1;
-	if(uacreg_carrier_route.len > 0) {
-		uscript_ev_carrier = uacreg_carrier_route;
-	}
-	uscript_rt_carrier = route_lookup(&event_rt, uscript_ev_carrier.s);
+	uscript_rt_carrier = route_lookup(&event_rt, uacreg_carrier_route.s);
 	if(uscript_rt_carrier >= 0 && event_rt.rlist[uscript_rt_carrier] == NULL)
 		uscript_rt_carrier = -1;
-	uscript_rt_state = route_lookup(&event_rt, uscript_ev_state.s);
+	uscript_rt_state = route_lookup(&event_rt, uacreg_state_route.s);
 	if(uscript_rt_state >= 0 && event_rt.rlist[uscript_rt_state] == NULL)
 		uscript_rt_state = -1;
 	uscript_rt_reload = route_lookup(&event_rt, uscript_ev_reload.s);
@@ -204,19 +117,19 @@ int uscript_run_ceiling(struct usnap *s)
 	s->keep = 0;
 	s->defer = 0;
 	uscript_in_ceiling = 1;
-	uscript_run(uscript_rt_ceiling, &uscript_ev_ceiling, s);
+	uscript_run(uscript_rt_ceiling, &uacreg_ceiling_route, s);
 	uscript_in_ceiling = 0;
 	return s->keep;
 }
 
 void uscript_run_state(struct usnap *s)
 {
-	uscript_run(uscript_rt_state, &uscript_ev_state, s);
+	uscript_run(uscript_rt_state, &uacreg_state_route, s);
 }
 
 void uscript_run_carrier(struct usnap *s)
 {
-	uscript_run(uscript_rt_carrier, &uscript_ev_carrier, s);
+	uscript_run(uscript_rt_carrier, &uacreg_carrier_route, s);
 }
 
 void uscript_run_reload(const struct ureload_event *ev)
@@ -414,7 +327,7 @@ static int ki_uacreg_status(sip_msg_t *msg, str *l_uuid)
 	else if(ul->sm.state == LINE_DISABLED || ul->sm.state == LINE_CEILING
 			|| ul->sm.state == LINE_REMOVED)
 		rc = -2;
-	else if(ul->sm.expires_at > ul_now())
+	else if(ul->sm.expires_at > uclock_now())
 		rc = 1;
 	else
 		rc = -1;
@@ -467,23 +380,28 @@ static int uscript_attr(str *attr)
 	return -1;
 }
 
+struct uscript_find_arg
+{
+	int f;
+	const str *value;
+};
+
+static int uscript_match(struct uline *ul, void *arg)
+{
+	struct uscript_find_arg *a = arg;
+	str v = ul_str(ul, a->f);
+
+	return v.len == a->value->len && memcmp(v.s, a->value->s, v.len) == 0;
+}
+
 /* the line whose attribute equals value, under the lock */
 static struct uline *uscript_find(int f, str *value)
 {
-	uint32_t id;
-	struct uline *ul;
-	str v;
+	struct uscript_find_arg a = {f, value};
 
 	if(f == ROW_L_UUID)
 		return ustore_find(value);
-	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
-			id = table_next(&ustore->table, id + 1)) {
-		ul = table_get(&ustore->table, id);
-		v = ul_str(ul, f);
-		if(v.len == value->len && memcmp(v.s, value->s, v.len) == 0)
-			return ul;
-	}
-	return NULL;
+	return ustore_foreach(uscript_match, &a);
 }
 
 /* stores the l_uuid of the line whose attr equals value into dst */
@@ -531,7 +449,8 @@ static int ki_uacreg_lookup(sip_msg_t *msg, str *attr, str *value, str *dst)
 	return uscript_lookup(msg, attr, value, sp);
 }
 
-/* auth_realm_avp / auth_username_avp / auth_password_avp, as stock uac */
+/* modparams auth_realm_avp / auth_username_avp / auth_password_avp, as
+ * stock uac */
 str uacreg_auth_realm_avp = STR_NULL;
 str uacreg_auth_username_avp = STR_NULL;
 str uacreg_auth_password_avp = STR_NULL;

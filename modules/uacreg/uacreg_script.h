@@ -29,33 +29,15 @@
 #include "../../core/pvar.h"
 #include "uacreg_store.h"
 
-/* A copy of a line for an event route, made under the lock: the route runs
- * without it. Never holds auth_password or auth_ha1. */
-struct usnap
-{
-	char l_uuid[ROW_MAX_STR + 1];
-	char l_username[ROW_MAX_STR + 1];
-	char l_domain[ROW_MAX_STR + 1];
-	char r_username[ROW_MAX_STR + 1];
-	char r_domain[ROW_MAX_STR + 1];
-	char auth_username[ROW_MAX_STR + 1];
-	char auth_proxy[ROW_MAX_STR + 1];
-	char reason[UL_REASON_MAX];
-	int state;
-	int fail_class;
-	int last_code;
-	uint32_t fail_count;
-	uint32_t fail_ceiling;
-	int new_dialog;
-	int keep;		 /* set by uacreg_keep() in the ceiling route */
-	int defer;		 /* set by uacreg_defer(): run the route again later */
-	char row_id[24]; /* the row's id column, in decimal */
-	char carrier[CARRIER_KEY_MAX + 1];
-	int carrier_lines;
-	int carrier_state; /* enum carrier_state */
-};
-
-void usnap_fill(struct usnap *s, const struct uline *ul);
+/* modparams: the event routes' names, the KEMI callback, the AVPs of
+ * uacreg_request_to() */
+extern str uacreg_ceiling_route;
+extern str uacreg_state_route;
+extern str uacreg_carrier_route;
+extern str uacreg_event_callback;
+extern str uacreg_auth_realm_avp;
+extern str uacreg_auth_username_avp;
+extern str uacreg_auth_password_avp;
 
 /* a reload held by reload_guard, for event_route[uacreg:reload] */
 struct ureload_event

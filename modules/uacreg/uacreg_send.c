@@ -41,8 +41,52 @@
 #include "../../core/parser/contact/parse_contact.h"
 #include "../../modules/tm/tm_load.h"
 #include "digest.h"
-#include "uacreg_mod.h"
+#include "../../core/timer_ticks.h"
+#include "../../core/cfg/cfg_struct.h"
 #include "uacreg_send.h"
+
+/* modparams default_contact (contact_addr for rows without one) and
+ * default_socket */
+str uacreg_default_contact = STR_NULL;
+str uacreg_default_socket = STR_NULL;
+struct tm_binds uacreg_tmb;
+
+counter_handle_t uacreg_cnt_sent;
+counter_handle_t uacreg_cnt_challenges;
+counter_handle_t uacreg_cnt_auto_switch;
+
+int usend_init(void)
+{
+	if(load_tm_api(&uacreg_tmb) < 0) {
+		LM_ERR("cannot load the tm API (load tm before uacreg)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* How long a REGISTER can stay without a final reply: tm's fr_timer (its
+ * local 408), plus a second for the reply callback. A line that replaces
+ * one with a request in flight waits this long (line_follow). Read when
+ * needed: tm's value can change at run time (cfg_rpc), and not every
+ * process runs child_init. */
+void uacreg_inflight_update(void)
+{
+	static str grp = str_init("tm"), var = str_init("fr_timer");
+	cfg_group_t *group;
+	cfg_mapping_t *map;
+	int ticks;
+
+	/* cfg_get_by_name() refuses variables with a fixup, as tm's timers
+	 * are: read this process's copy of tm's config as tm itself does */
+	if(cfg_lookup_var(&grp, &var, &group, &map) != 0 || group->handle == NULL
+			|| *(group->handle) == NULL || CFG_VAR_TYPE(map) != CFG_VAR_INT)
+		return;
+	ticks = *(int *)((char *)*(group->handle) + map->offset);
+	/* tm keeps it in timer ticks */
+	if(ticks > 0)
+		uacreg_cfg.inflight_max_ms = (uint32_t)TICKS_TO_MS(ticks) + 1000;
+}
+
 
 /* room for the credentials: Proxy-Authorization and Authorization, each
  * with realm, nonce and opaque of up to DIGEST_MAX_FIELD */
@@ -108,7 +152,7 @@ static int usend_new_dialog(struct uline **ulp)
 	char cid[40], tag[16];
 	str scid = {cid, 0}, stag = {tag, sizeof(tag)};
 	const str *vals[UL_DYN_COUNT] = {0};
-	uint64_t now = ul_now();
+	uint64_t now = uclock_now();
 
 	usend_hex(cid, 16);
 	scid.len = 16
@@ -325,7 +369,7 @@ void usend_register(struct uline *ul, const struct line_send *act)
 	uac_req_t uac_r;
 	dlg_t dlg;
 	uint32_t id, gen, attempt;
-	int ret, old_state, old_fc, built;
+	int ret, built;
 
 	us = pkg_malloc(sizeof(*us));
 	if(us == NULL || usend_prepare(&ul, act, us) < 0) {
@@ -338,12 +382,10 @@ void usend_register(struct uline *ul, const struct line_send *act)
 						   : "no shared memory for a new dialog, or a header "
 							 "too long");
 		env = ustore_env_for(ul);
-		old_state = ul->sm.state;
-		old_fc = ul->sm.fail_class;
-		ustore_apply(ul, old_state, old_fc,
-				ustore_carrier_outcome(ul,
-						line_on_send_error(&ul->sm, act->attempt, &env), 0, 0,
-						&env));
+		ustore_apply(
+				ul, ustore_carrier_outcome(ul,
+							line_on_send_error(&ul->sm, act->attempt, &env), 0,
+							0, &env));
 		if(us)
 			pkg_free(us);
 		return;
@@ -401,12 +443,9 @@ failed:
 					   "not counted\n",
 						uuid.len, uuid.s);
 			env = ustore_env_for(ul);
-			old_state = ul->sm.state;
-			old_fc = ul->sm.fail_class;
-			ustore_apply(ul, old_state, old_fc,
-					ustore_carrier_outcome(ul,
-							line_on_send_error(&ul->sm, attempt, &env), 0, 0,
-							&env));
+			ustore_apply(ul, ustore_carrier_outcome(ul,
+									 line_on_send_error(&ul->sm, attempt, &env),
+									 0, 0, &env));
 		}
 	}
 }
@@ -595,7 +634,8 @@ static void usend_log(const struct uline *ul, const struct line_reply *r,
 				  "retry in %llu ms)\n",
 				uuid.len, uuid.s, r->code, reason.len, reason.s,
 				line_fail_class_name(ul->sm.fail_class), ul->sm.fail_count,
-				(unsigned long long)(ul->sm.due ? ul->sm.due - ul_now() : 0));
+				(unsigned long long)(ul->sm.due ? ul->sm.due - uclock_now()
+												: 0));
 	if((bits & LINE_R_FAILED) && ul->sm.fail_class == LINE_FC_BAD_CHALLENGE) {
 		str realm = ul_str(ul, ROW_REALM);
 		/* a usable challenge fails by its realm (line.c checks it first)
@@ -656,7 +696,7 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 	(void)t;
 	(void)type;
 	uint32_t id, gen16, attempt16;
-	int bits, line_bits, old_state, old_fc, listed, ha1_len = 0, k, kept = 0;
+	int bits, line_bits, listed, ha1_len = 0, k, kept = 0;
 	char uuid_buf[ROW_MAX_STR];
 	/* our Contact URI as sent: sip:<l_uuid>@<contact_addr> */
 	char contact_buf[ROW_MAX_STR + 512];
@@ -709,8 +749,6 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 	r.attempt = (ul->sm.attempt & 0xffff) == attempt16 ? ul->sm.attempt
 													   : ul->sm.attempt + 1;
 	env = ustore_env_for(ul);
-	old_state = ul->sm.state;
-	old_fc = ul->sm.fail_class;
 	/* what the machine needs to tell a refused answer from a new
 	 * challenge: the realm of the challenge of this kind we answered */
 	k = line_ch_kind(r.code);
@@ -739,7 +777,7 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 		}
 		usend_log(ul, &r, line_bits, listed);
 	}
-	ustore_apply(ul, old_state, old_fc, bits);
+	ustore_apply(ul, bits);
 	ustore_unlock();
 	if(kept)
 		counter_inc(uacreg_cnt_challenges);

@@ -21,16 +21,28 @@
 /*
  * uacreg - the lines in shared memory (see uacreg_store.h).
  */
+#include <stdio.h>
 #include <time.h>
 
 #include "../../core/dprint.h"
 #include "../../core/mem/shm_mem.h"
 #include "../../core/rand/kam_rand.h"
-#include "uacreg_mod.h"
 #include "uacreg_store.h"
 
 struct ustore *ustore = NULL;
+/* the lines' settings, from the module's parameters (mod_init) */
+struct line_config uacreg_cfg;
+
+/* modparams carrier_window, carrier_min_lines, carrier_share,
+ * carrier_probe_max, and the rule's settings made from them */
+int uacreg_carrier_window = 600;
+int uacreg_carrier_min_lines = 3;
+int uacreg_carrier_share = 50;
+int uacreg_carrier_probe_max = 30;
 struct carrier_config uacreg_ccfg;
+
+counter_handle_t uacreg_cnt_carrier_refusals;
+counter_handle_t uacreg_cnt_carrier_outages;
 
 static void *ul_shm_alloc(size_t n)
 {
@@ -47,17 +59,17 @@ static void ul_shm_free(void *p)
 static const struct ur_alloc ul_shm = {
 		ul_shm_alloc, ul_shm_realloc, ul_shm_free};
 
-uint64_t ul_now(void)
+uint64_t uclock_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-struct line_env ul_env(void)
+struct line_env ustore_env(void)
 {
 	struct line_env env;
-	env.now = ul_now();
+	env.now = uclock_now();
 	env.rnd = (uint32_t)kam_rand();
 	env.cfg = &uacreg_cfg;
 	env.no_count = 0;
@@ -66,7 +78,7 @@ struct line_env ul_env(void)
 
 struct line_env ustore_env_for(const struct uline *ul)
 {
-	struct line_env env = ul_env();
+	struct line_env env = ustore_env();
 
 	env.no_count = !carrier_counts(carriers_get(&ustore->carriers, ul->cr.cid));
 	return env;
@@ -92,7 +104,7 @@ int ustore_init(uint32_t hash_size, uint32_t rate, uint32_t burst)
 		SHM_MEM_ERROR;
 		return -1;
 	}
-	pacer_init(&ustore->pacer, rate, burst, ul_now());
+	pacer_init(&ustore->pacer, rate, burst, uclock_now());
 	return 0;
 }
 
@@ -158,7 +170,6 @@ struct uline *ul_new(const struct row *r, uint64_t db_id)
 	ul->db_count = (uint32_t)r->fail_count;
 	ul->row_inull = (uint8_t)r->int_null;
 	ul->row_dialog_mode = (int8_t)r->reauth_new_dialog;
-	ul->row_ceiling_null = r->fail_ceiling < 0;
 	ul->sm.dialog_mode = (int8_t)r->reauth_new_dialog;
 	ul->sm.fail_ceiling = (int32_t)r->fail_ceiling;
 	ul->sm.fail_count = (uint32_t)r->fail_count;
@@ -246,7 +257,7 @@ int ul_set_dyn(struct uline **ulp, const str *vals[UL_DYN_COUNT])
 
 int ul_adopt(struct uline **ulp, const struct uline *old)
 {
-	struct line_env env = ul_env();
+	struct line_env env = ustore_env();
 	const str *vals[UL_DYN_COUNT];
 	str cur[UL_DYN_COUNT];
 	struct uline *ul;
@@ -282,8 +293,10 @@ int ustore_add(struct uline *ul)
 	memset(&ul->cr, 0, sizeof(ul->cr));
 	ck.len = carrier_key(ckey, up, ud);
 	ul->cr.cid = ck.len ? carriers_bind(&ustore->carriers, ck) : CARRIER_NONE;
-	ustore->state_count[ul->sm.state]++;
-	ustore->fail_class_count[ul->sm.fail_class]++;
+	ul->counted_state = ul->sm.state;
+	ul->counted_fc = ul->sm.fail_class;
+	ustore->state_count[ul->counted_state]++;
+	ustore->fail_class_count[ul->counted_fc]++;
 	if(ul->sm.due && sched_set(&ustore->sched, ul->id, ul->sm.due) < 0) {
 		ustore_take_out(ul);
 		return -1;
@@ -302,8 +315,8 @@ void ustore_take_out(struct uline *ul)
 			c->probe_id = CARRIER_NO_LINE; /* its reply will not come */
 	}
 	carriers_unbind(&ustore->carriers, &ul->cr);
-	ustore->state_count[ul->sm.state]--;
-	ustore->fail_class_count[ul->sm.fail_class]--;
+	ustore->state_count[ul->counted_state]--;
+	ustore->fail_class_count[ul->counted_fc]--;
 	table_remove(&ustore->table, ul->id);
 	ul->id = TABLE_NO_ID;
 }
@@ -447,16 +460,26 @@ int ustore_carrier_outcome(struct uline *ul, int bits, int code,
 	return bits;
 }
 
-int ustore_apply(struct uline *ul, int old_state, int old_fc, int bits)
+int ustore_apply(struct uline *ul, int bits)
 {
-	if(old_state != ul->sm.state) {
-		ustore->state_count[old_state]--;
+	if(ul->counted_state != ul->sm.state) {
+		str uuid = ul_str(ul, ROW_L_UUID);
+		LM_DBG("line [%.*s]: %s -> %s (class %s, last reply %u)\n", uuid.len,
+				uuid.s, line_state_name(ul->counted_state),
+				line_state_name(ul->sm.state),
+				line_fail_class_name(ul->sm.fail_class), ul->sm.last_code);
+	}
+	/* a line out of the table is counted nowhere (ustore_take_out) */
+	if(ul->id != TABLE_NO_ID && ul->counted_state != ul->sm.state) {
+		ustore->state_count[ul->counted_state]--;
 		ustore->state_count[ul->sm.state]++;
 	}
-	if(old_fc != ul->sm.fail_class) {
-		ustore->fail_class_count[old_fc]--;
+	if(ul->id != TABLE_NO_ID && ul->counted_fc != ul->sm.fail_class) {
+		ustore->fail_class_count[ul->counted_fc]--;
 		ustore->fail_class_count[ul->sm.fail_class]++;
 	}
+	ul->counted_state = ul->sm.state;
+	ul->counted_fc = ul->sm.fail_class;
 	if(bits & LINE_R_IGNORED)
 		return bits;
 	if(ul->sm.due == 0)
@@ -482,9 +505,9 @@ int ustore_apply(struct uline *ul, int old_state, int old_fc, int bits)
 
 int ustore_command(const str *l_uuid, enum ustore_cmd cmd)
 {
-	struct line_env env = ul_env();
+	struct line_env env = ustore_env();
 	struct uline *ul;
-	int bits = 0, old_state, old_fc;
+	int bits = 0;
 
 	ustore_lock();
 	ul = ustore_find(l_uuid);
@@ -492,8 +515,6 @@ int ustore_command(const str *l_uuid, enum ustore_cmd cmd)
 		ustore_unlock();
 		return -1;
 	}
-	old_state = ul->sm.state;
-	old_fc = ul->sm.fail_class;
 	switch(cmd) {
 		case USTORE_ENABLE:
 			bits = line_enable(&ul->sm, &env);
@@ -533,7 +554,7 @@ int ustore_command(const str *l_uuid, enum ustore_cmd cmd)
 			bits = line_remove(&ul->sm, &env);
 			break;
 	}
-	ustore_apply(ul, old_state, old_fc, bits);
+	ustore_apply(ul, bits);
 	ustore_unlock();
 	return bits;
 }
@@ -543,4 +564,185 @@ void ustore_note_reload_held(uint32_t would_remove, uint32_t lines)
 	ustore->reload_held_event = 1;
 	ustore->reload_held_remove = would_remove;
 	ustore->reload_held_lines = lines;
+}
+
+void usnap_copy(char *dst, str s)
+{
+	int n = s.len > ROW_MAX_STR ? ROW_MAX_STR : s.len;
+	memcpy(dst, s.s, n);
+	dst[n] = '\0';
+}
+
+/* length of the valid UTF-8 sequence at p (at most n bytes), 0 if none */
+static int usnap_utf8_len(const unsigned char *p, int n)
+{
+	int len, i;
+
+	if(p[0] < 0x80)
+		return 1;
+	if(p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2;
+	else if(p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3;
+	else if(p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if(len > n)
+		return 0;
+	for(i = 1; i < len; i++)
+		if((p[i] & 0xc0) != 0x80)
+			return 0;
+	/* overlong 3- and 4-byte forms, surrogates, beyond U+10FFFF */
+	if((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f)
+			|| (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+		return 0;
+	return len;
+}
+
+/* The carrier's reason phrase as routes get it: valid UTF-8 without
+ * control characters ('?' for any other byte), so that a route can put it
+ * in JSON or an SQL text column without the write failing on it. */
+static void usnap_copy_reason(char *dst, str r)
+{
+	const unsigned char *p = (const unsigned char *)r.s;
+	int i = 0, o = 0, l;
+
+	while(i < r.len && o < UL_REASON_MAX - 1) {
+		l = usnap_utf8_len(p + i, r.len - i);
+		if(l == 0 || (l == 1 && (p[i] < 0x20 || p[i] == 0x7f))) {
+			dst[o++] = '?';
+			i++;
+			continue;
+		}
+		if(o + l > UL_REASON_MAX - 1)
+			break;
+		memcpy(dst + o, p + i, l);
+		o += l;
+		i += l;
+	}
+	dst[o] = '\0';
+}
+
+void usnap_fill(struct usnap *s, const struct uline *ul)
+{
+	usnap_copy(s->l_uuid, ul_str(ul, ROW_L_UUID));
+	usnap_copy(s->l_username, ul_str(ul, ROW_L_USERNAME));
+	usnap_copy(s->l_domain, ul_str(ul, ROW_L_DOMAIN));
+	usnap_copy(s->r_username, ul_str(ul, ROW_R_USERNAME));
+	usnap_copy(s->r_domain, ul_str(ul, ROW_R_DOMAIN));
+	usnap_copy(s->auth_username, ul_str(ul, ROW_AUTH_USERNAME));
+	usnap_copy(s->auth_proxy, ul_str(ul, ROW_AUTH_PROXY));
+	usnap_copy_reason(s->reason, ul_dyn(ul, UL_REASON));
+	s->state = ul->sm.state;
+	s->fail_class = ul->sm.fail_class;
+	s->last_code = ul->sm.last_code;
+	s->fail_count = ul->sm.fail_count;
+	s->fail_ceiling = line_ceiling(&ul->sm, &uacreg_cfg);
+	s->new_dialog = line_uses_new_dialog(&ul->sm, &uacreg_cfg);
+	s->keep = 0;
+	s->defer = 0;
+	snprintf(s->row_id, sizeof(s->row_id), "%llu",
+			(unsigned long long)ul->db_id);
+	{
+		struct carrier *c = carriers_get(&ustore->carriers, ul->cr.cid);
+		s->carrier[0] = '\0';
+		s->carrier_lines = 0;
+		s->carrier_state = CARRIER_NORMAL;
+		if(c) {
+			memcpy(s->carrier, c->key, c->key_len + 1);
+			s->carrier_lines = (int)c->lines;
+			s->carrier_state = c->state;
+		}
+	}
+}
+
+int ustore_pop_event(struct usnap *s, uint32_t *dropped)
+{
+	struct ul_event ev;
+	struct uline *ul;
+
+	ustore_lock();
+	*dropped = ustore->ev_dropped;
+	ustore->ev_dropped = 0;
+	if(ustore->ev_count == 0) {
+		ustore_unlock();
+		return 0;
+	}
+	ev = ustore->events[ustore->ev_head];
+	ustore->ev_head = (ustore->ev_head + 1) % UL_EVENT_RING;
+	ustore->ev_count--;
+	ul = ustore_get(ev.id, ev.gen);
+	if(ul)
+		usnap_fill(s, ul);
+	ustore_unlock();
+	if(ul == NULL)
+		return -1;
+	/* the state the event was about, even if the line moved on */
+	s->state = ev.state;
+	s->fail_class = ev.fail_class;
+	s->last_code = ev.code;
+	return 1;
+}
+
+int ustore_pop_carrier_event(struct usnap *s, uint32_t *dropped)
+{
+	struct uc_event ev;
+	struct carrier *c;
+
+	ustore_lock();
+	*dropped = ustore->cev_dropped;
+	ustore->cev_dropped = 0;
+	if(ustore->cev_count == 0) {
+		ustore_unlock();
+		return 0;
+	}
+	ev = ustore->cevents[ustore->cev_head];
+	ustore->cev_head = (ustore->cev_head + 1) % UC_EVENT_RING;
+	ustore->cev_count--;
+	memset(s, 0, sizeof(*s));
+	c = carriers_get(&ustore->carriers, ev.cid);
+	if(c)
+		memcpy(s->carrier, c->key, c->key_len + 1);
+	ustore_unlock();
+	s->state = -1;
+	s->carrier_lines = (int)ev.lines;
+	s->carrier_state = ev.state;
+	s->fail_class = ev.fail_class;
+	s->last_code = ev.code;
+	return 1;
+}
+
+int ustore_events_waiting(void)
+{
+	int n;
+
+	ustore_lock();
+	n = ustore->ev_count || ustore->ev_dropped;
+	ustore_unlock();
+	return n;
+}
+
+int ustore_carrier_events_waiting(void)
+{
+	int n;
+
+	ustore_lock();
+	n = ustore->cev_count || ustore->cev_dropped;
+	ustore_unlock();
+	return n;
+}
+
+struct uline *ustore_foreach(ustore_line_fn fn, void *arg)
+{
+	uint32_t id;
+	struct uline *ul;
+
+	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
+			id = table_next(&ustore->table, id + 1)) {
+		ul = table_get(&ustore->table, id);
+		if(fn(ul, arg))
+			return ul;
+	}
+	return NULL;
 }

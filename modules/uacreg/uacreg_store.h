@@ -35,6 +35,7 @@
 #include "../../core/str.h"
 #include "../../core/locking.h"
 #include "../../core/ip_addr.h"
+#include "../../core/counters.h"
 #include "line.h"
 #include "row.h"
 #include "sched.h"
@@ -91,10 +92,13 @@ struct uline
 	uint8_t keep;				   /* the ceiling route asked to keep the row */
 	uint8_t ch_alg[LINE_CH_KINDS]; /* enum digest_alg of each kept challenge */
 	uint8_t ch_qop[LINE_CH_KINDS]; /* DIGEST_QOP_* offered */
-	uint8_t row_ceiling_null;	   /* fail_ceiling column is NULL */
 	int8_t row_dialog_mode;		   /* reauth_new_dialog column, -1 NULL */
 	uint8_t row_inull;			   /* ROW_N_* of the loaded row */
-	uint8_t in_ceiling;		  /* the uacreg process runs its ceiling flow */
+	uint8_t in_ceiling; /* the uacreg process runs its ceiling flow */
+	/* the state and failure class the line is counted in
+	 * (ustore->state_count, fail_class_count): ustore_apply() moves it */
+	uint8_t counted_state;
+	uint8_t counted_fc;
 	uint8_t stale;			  /* the row in SQL is no longer the loaded one:
 								 * the next reload starts the line anew */
 	struct socket_info *sock; /* from the socket column, NULL = default */
@@ -180,6 +184,56 @@ struct ustore
 
 extern struct ustore *ustore;
 
+/* A copy of a line for an event route, made under the lock: the route runs
+ * without it. Never holds auth_password or auth_ha1. */
+struct usnap
+{
+	char l_uuid[ROW_MAX_STR + 1];
+	char l_username[ROW_MAX_STR + 1];
+	char l_domain[ROW_MAX_STR + 1];
+	char r_username[ROW_MAX_STR + 1];
+	char r_domain[ROW_MAX_STR + 1];
+	char auth_username[ROW_MAX_STR + 1];
+	char auth_proxy[ROW_MAX_STR + 1];
+	char reason[UL_REASON_MAX];
+	int state;
+	int fail_class;
+	int last_code;
+	uint32_t fail_count;
+	uint32_t fail_ceiling;
+	int new_dialog;
+	int keep;		 /* set by uacreg_keep() in the ceiling route */
+	int defer;		 /* set by uacreg_defer(): run the route again later */
+	char row_id[24]; /* the row's id column, in decimal */
+	char carrier[CARRIER_KEY_MAX + 1];
+	int carrier_lines;
+	int carrier_state; /* enum carrier_state */
+};
+
+/* s into a snapshot's buffer of ROW_MAX_STR + 1 bytes, 0-terminated */
+void usnap_copy(char *dst, str s);
+/* Under the lock. Copies what the routes may see of a line. */
+void usnap_fill(struct usnap *s, const struct uline *ul);
+
+/* Takes the lock. The oldest state event, with its line's snapshot in s
+ * (the state, class and code the event was about, even if the line moved
+ * on): 1, or -1 when its line is gone (s untouched), 0 when there is none.
+ * *dropped: events lost since the last call (the ring was full). */
+int ustore_pop_event(struct usnap *s, uint32_t *dropped);
+/* Takes the lock. The same for a carrier's event: s holds the carrier
+ * (state -1, no line). 1, or 0 when there is none. */
+int ustore_pop_carrier_event(struct usnap *s, uint32_t *dropped);
+/* Take the lock. 1 when a state event (or a carrier event) is queued or
+ * was dropped: most ticks have none, and allocate nothing for them */
+int ustore_events_waiting(void);
+int ustore_carrier_events_waiting(void);
+
+/* Under the lock. Calls fn for every line in the table, in table order,
+ * until fn returns non-zero; returns that line, or NULL. fn may change the
+ * line (ustore_apply) but not add or take out lines. */
+typedef int (*ustore_line_fn)(struct uline *ul, void *arg);
+struct uline *ustore_foreach(ustore_line_fn fn, void *arg);
+
 int ustore_init(uint32_t hash_size, uint32_t rate, uint32_t burst);
 void ustore_destroy(void);
 
@@ -187,7 +241,7 @@ void ustore_destroy(void);
 #define ustore_unlock() lock_release(&ustore->lock)
 
 /* milliseconds of a monotonic clock, the same in every process */
-uint64_t ul_now(void);
+uint64_t uclock_now(void);
 
 /* New line from a validated row (shm), not yet in the table. */
 struct uline *ul_new(const struct row *r, uint64_t db_id);
@@ -241,9 +295,9 @@ struct uline *ustore_find(const str *l_uuid);
 struct uline *ustore_get(uint32_t id, uint32_t gen);
 
 /* Under the lock. Applies what a line_* function returned: counts per
- * state and class, scheduling, pending work, state events. old_state is the
- * state before the call. Returns bits unchanged. */
-int ustore_apply(struct uline *ul, int old_state, int old_fc, int bits);
+ * state and class (from the ones the line was last counted in), scheduling,
+ * pending work, state events. Returns bits unchanged. */
+int ustore_apply(struct uline *ul, int bits);
 /* Under the lock. A reload was held by the guard: the uacreg process runs
  * event_route[uacreg:reload] for it (the latest one, when several came
  * before it could). */
@@ -251,10 +305,20 @@ void ustore_note_reload_held(uint32_t would_remove, uint32_t lines);
 /* Under the lock. Queues work for the uacreg process. */
 void ustore_pend(struct uline *ul, uint8_t what);
 
-struct line_env ul_env(void);
+struct line_env ustore_env(void);
+
+/* the lines' settings (the module's parameters) */
+extern struct line_config uacreg_cfg;
 
 /* the carrier rule's settings (modparams carrier_*) */
+extern int uacreg_carrier_window;
+extern int uacreg_carrier_min_lines;
+extern int uacreg_carrier_share;
+extern int uacreg_carrier_probe_max;
 extern struct carrier_config uacreg_ccfg;
+/* times a carrier started refusing every line, stopped answering */
+extern counter_handle_t uacreg_cnt_carrier_refusals;
+extern counter_handle_t uacreg_cnt_carrier_outages;
 
 /* Under the lock. A reply (or send error) of a line was applied by the
  * machine: the line's carrier hears its outcome. env.no_count must have
@@ -263,7 +327,7 @@ extern struct carrier_config uacreg_ccfg;
  * ceiling route (the count is written when the route is let run). */
 int ustore_carrier_outcome(struct uline *ul, int bits, int code,
 		uint32_t retry_after, const struct line_env *env);
-/* ul_env() for a reply of ul: a failure does not count while its carrier
+/* ustore_env() for a reply of ul: a failure does not count while its carrier
  * refuses everyone */
 struct line_env ustore_env_for(const struct uline *ul);
 

@@ -19,10 +19,11 @@
  */
 
 /*
- * uacreg - the uacreg process: a timer every UWORKER_TICK_MS that sends the
- * REGISTERs that are due (paced), runs the event routes and does the SQL the
- * lines owe (fail_count, the ceiling's delete). All of it in one process, so
- * SIP workers only ever update state under the lock and return.
+ * uacreg - the uacreg process: a timer every UWORKER_TICK_MS that loads and
+ * reloads the table, sends the REGISTERs that are due (paced), runs the
+ * event routes and the work the lines owe (the fail_count write here, the
+ * ceiling's route and write in uacreg_ceiling.c). All of it in one process,
+ * so SIP workers only ever update state under the lock and return.
  */
 #include "../../core/dprint.h"
 #include "../../core/timer.h"
@@ -30,21 +31,33 @@
 #include "../../core/mem/shm.h"
 #include "../../core/dset.h"
 #include "../../modules/tm/h_table.h"
-#include "uacreg_mod.h"
+#include "../../core/mem/shm_mem.h"
 #include "uacreg_db.h"
+#include "uacreg_reload.h"
 #include "uacreg_send.h"
 #include "uacreg_script.h"
+#include "uacreg_ceiling.h"
 #include "uacreg_worker.h"
 
-/* after a database error, SQL work waits this long before it tries again */
-#define UWORKER_DB_RETRY_MS 1000
 /* bounds the work of one tick, so sending is never starved */
 #define UWORKER_PENDING_PER_TICK 320
 #define UWORKER_EVENTS_PER_TICK 1280
 
+/* modparams */
+int uacreg_rate = 100;			/* REGISTERs per second */
+int uacreg_shm_reserve = 10;	/* percent of shm that sending leaves free */
+int uacreg_reload_interval = 0; /* seconds, 0 = only on demand */
+int uacreg_unregister_on_shutdown = 0;
+/* shm_reserve in bytes (uworker_init) */
+static unsigned long uacreg_shm_reserve_bytes = 0;
+
+counter_handle_t uacreg_cnt_shm_pauses;
+
 static int uworker_loaded = 0;
 static uint64_t uworker_db_retry_at = 0;
 static uint64_t uworker_next_reload = 0;
+/* a ceiling's write found its row changed: reload until one succeeds */
+static int uworker_reload_owed = 0;
 
 /* A memory-pressure episode, for its two log lines: near the reserve,
  * sending pauses and resumes with every transaction tm frees, so an episode
@@ -135,12 +148,12 @@ static void uworker_send_due(void)
 	struct line_env env;
 	struct uline *ul;
 	uint32_t id;
-	int old_state, old_fc, paused = 0;
-	uint64_t start = ul_now();
+	int paused = 0;
+	uint64_t start = uclock_now();
 
 	ustore_lock();
 	for(;;) {
-		env = ul_env();
+		env = ustore_env();
 		/* the line stays queued until memory and the pacer let it go */
 		if(!sched_peek_due(&ustore->sched, env.now, &id))
 			break;
@@ -158,10 +171,8 @@ static void uworker_send_due(void)
 		if(pacer_take(&ustore->pacer, env.now, 1) == 0)
 			break;
 		sched_remove(&ustore->sched, id);
-		old_state = ul->sm.state;
-		old_fc = ul->sm.fail_class;
 		act = line_on_due(&ul->sm, &env);
-		ustore_apply(ul, old_state, old_fc, 0);
+		ustore_apply(ul, 0);
 		if(act.send)
 			usend_register(ul, &act); /* unlocks and locks again */
 	}
@@ -176,128 +187,6 @@ static void uworker_send_due(void)
 		uworker_shm_log(paused, start);
 }
 
-/* The line of a ceiling flow, found again by table id and generation (a
- * line that a reload put in its place is another line), and only while the
- * flow is still owed to it (a reset or a replacement clears in_ceiling).
- * Under the lock. */
-static struct uline *uworker_flow_line(uint32_t id, uint32_t gen)
-{
-	struct uline *ul = ustore_get(id, gen);
-	return (ul && ul->in_ceiling) ? ul : NULL;
-}
-
-/* The ceiling's write after the route: delete the row, or disable it when
- * the route kept it, only if it is still the row that was loaded. 0 done,
- * -1 retry later. */
-static int uworker_ceiling_sql(const struct usnap *snap,
-		const struct udb_loaded *ld, uint32_t id, uint32_t gen, int keep)
-{
-	struct udb_reload_result *res;
-	struct uline *ul;
-	int rc;
-
-	rc = udb_ceiling_write(ld, keep);
-	if(rc < 0)
-		return -1;
-	ustore_lock();
-	ul = uworker_flow_line(id, gen);
-	if(rc == 1) {
-		if(ul)
-			ul->in_ceiling = 0;
-		if(ul && keep) {
-			int old_state = ul->sm.state, old_fc = ul->sm.fail_class;
-			ul->row_flags |= ROW_FLAG_DISABLED;
-			ustore_apply(
-					ul, old_state, old_fc, line_keep_after_ceiling(&ul->sm));
-		} else if(ul) {
-			ustore_drop(ul);
-		}
-		ustore_unlock();
-		if(keep) {
-			LM_NOTICE("line [%s]: kept by the ceiling route, disabled\n",
-					snap->l_uuid);
-		} else {
-			counter_inc(uacreg_cnt_ceiling);
-			LM_WARN("line [%s]: deleted after %u failures (failure "
-					"ceiling)\n",
-					snap->l_uuid, snap->fail_count);
-		}
-		return 0;
-	}
-	/* An admin changed, replaced or deleted the row since it was loaded:
-	 * their row wins. The reload starts the line anew from it with its
-	 * count at 0 (in its place: the flow ends there), or forgets a deleted
-	 * one. Should the reload fail, the flow is tried again, write first. */
-	if(ul)
-		ul->stale = 1;
-	ustore_unlock();
-	LM_NOTICE("line [%s]: row changed in SQL since it was loaded: not "
-			  "%s, the line starts anew from the row\n",
-			snap->l_uuid, keep ? "disabled" : "deleted");
-	res = pkg_malloc(sizeof(*res));
-	if(res == NULL)
-		return -1;
-	rc = udb_reload(res, 0);
-	pkg_free(res);
-	return rc;
-}
-
-/* A database outage for the writes the lines owe (fail_count, the
- * ceiling's delete or disable): one WARN when they start failing, with the
- * number of lines waiting, one NOTICE when they succeed again; nothing per
- * line and second in between (each retry is logged at DBG level). */
-static uint64_t uworker_db_down_since = 0;
-/* the last "ceiling route deferred" NOTICE: at most one a minute */
-#define UWORKER_DEFER_LOG_MS 60000
-static uint64_t uworker_defer_logged_at = 0;
-static uint32_t uworker_defers = 0;
-
-static void uworker_db_write_failed(const char *l_uuid, const char *what)
-{
-	uint32_t waiting = 0;
-	struct uline *ul;
-
-	LM_DBG("line [%s]: %s failed: will retry\n", l_uuid, what);
-	if(uworker_db_down_since)
-		return;
-	uworker_db_down_since = ul_now();
-	ustore_lock();
-	for(ul = ustore->pending_head; ul; ul = ul->next_pending)
-		waiting++;
-	ustore_unlock();
-	/* the line being worked on is off the list */
-	LM_WARN("database writes fail (%s of line [%s]): %u lines wait for "
-			"theirs (fail_count, ceiling delete); retrying every %d ms, "
-			"the lines keep running\n",
-			what, l_uuid, waiting + 1, UWORKER_DB_RETRY_MS);
-}
-
-static void uworker_db_write_ok(void)
-{
-	if(uworker_db_down_since == 0)
-		return;
-	LM_NOTICE("database writes succeed again after %llu ms\n",
-			(unsigned long long)(ul_now() - uworker_db_down_since));
-	uworker_db_down_since = 0;
-}
-
-static void uworker_defer_log(const char *l_uuid)
-{
-	uint64_t now = ul_now();
-
-	uworker_defers++;
-	if(uworker_defer_logged_at
-			&& now - uworker_defer_logged_at < UWORKER_DEFER_LOG_MS) {
-		LM_DBG("line [%s]: the ceiling route deferred\n", l_uuid);
-		return;
-	}
-	LM_NOTICE("line [%s]: the ceiling route deferred (%u deferrals since the "
-			  "last notice): it runs again later, the row stays\n",
-			l_uuid, uworker_defers);
-	uworker_defer_logged_at = now;
-	uworker_defers = 0;
-}
-
 /* one line's pending work; returns -1 when the database failed or the
  * ceiling route asked to run again later */
 static int uworker_pending(struct uline *ul, uint8_t what)
@@ -306,7 +195,7 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 	struct udb_loaded *ld;
 	uint32_t count, id, gen;
 	str uuid;
-	int rc = 0, keep;
+	int rc = 0;
 
 	/* under the lock on entry */
 	if(ul->id == TABLE_NO_ID) {
@@ -341,10 +230,10 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 	uuid.len = strlen(snap->l_uuid);
 	if(what & UL_P_PERSIST) {
 		if(udb_write_count(ld->db_id, &uuid, count) < 0) {
-			uworker_db_write_failed(snap->l_uuid, "the fail_count write");
+			uceiling_db_failed(snap->l_uuid, "the fail_count write");
 			rc = -1;
 		} else {
-			uworker_db_write_ok();
+			uceiling_db_ok();
 			what &= ~UL_P_PERSIST;
 			ld->fail_count = count;
 			ustore_lock();
@@ -354,53 +243,8 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 			ustore_unlock();
 		}
 	}
-	/* Order: the count is in SQL, then the route, then the write. The
-	 * route runs again only when it asked to (uacreg_defer()). */
-	if((what & UL_P_CEILING) && rc == 0) {
-		/* not for a line a reload replaced or a reset took back meanwhile */
-		ustore_lock();
-		ul = uworker_flow_line(id, gen);
-		ustore_unlock();
-		if(ul == NULL)
-			what &= ~UL_P_CEILING;
-	}
-	if((what & UL_P_CEILING) && rc == 0) {
-		keep = uscript_run_ceiling(snap);
-		if(snap->defer) {
-			uworker_defer_log(snap->l_uuid);
-			rc = -1;
-		} else {
-			what &= ~UL_P_CEILING;
-			what |= UL_P_DELETE;
-			ustore_lock();
-			ul = uworker_flow_line(id, gen);
-			if(ul)
-				ul->keep = keep;
-			else
-				what &= ~UL_P_DELETE;
-			ustore_unlock();
-			if(!(what & UL_P_DELETE))
-				LM_NOTICE("line [%s]: reset or replaced while the ceiling "
-						  "route ran: the row is left alone\n",
-						snap->l_uuid);
-		}
-	}
-	if((what & UL_P_DELETE) && rc == 0) {
-		ustore_lock();
-		ul = uworker_flow_line(id, gen);
-		keep = ul ? ul->keep : 0;
-		ustore_unlock();
-		if(ul == NULL) {
-			what &= ~UL_P_DELETE;
-		} else if(uworker_ceiling_sql(snap, ld, id, gen, keep) < 0) {
-			uworker_db_write_failed(snap->l_uuid,
-					keep ? "the ceiling's disable" : "the ceiling's delete");
-			rc = -1;
-		} else {
-			uworker_db_write_ok();
-			what &= ~UL_P_DELETE;
-		}
-	}
+	if(rc == 0 && (what & (UL_P_CEILING | UL_P_DELETE)))
+		rc = uceiling_run(snap, ld, id, gen, &what);
 	pkg_free(ld);
 	pkg_free(snap);
 	ustore_lock();
@@ -417,6 +261,111 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 	return rc;
 }
 
+struct uworker_carrier_count
+{
+	uint32_t cid;
+	uint32_t others;	   /* lines that could still register */
+	struct uline *confirm; /* a registered line that can refresh now */
+};
+
+static int uworker_carrier_count(struct uline *ul, void *arg)
+{
+	struct uworker_carrier_count *cc = arg;
+
+	if(ul->cr.cid != cc->cid)
+		return 0;
+	switch(ul->sm.state) {
+		case LINE_DISABLED:
+		case LINE_CEILING:
+		case LINE_REMOVED:
+		case LINE_UNREGISTERING:
+			break;
+		case LINE_REGISTERED:
+			if(ul->sm.due && cc->confirm == NULL)
+				cc->confirm = ul;
+			/* fall through */
+		default:
+			cc->others++;
+	}
+	return 0;
+}
+
+/* one pass of uworker_carrier_lines over the lines */
+struct uworker_carrier_pass
+{
+	struct carrier *c;
+	uint32_t cid;
+	uint8_t work;
+	struct line_env env;
+	uint32_t others; /* lines that could still register */
+	uint32_t back;	 /* lines whose counts were taken back */
+	int need_confirm;
+};
+
+static int uworker_carrier_line(struct uline *ul, void *arg)
+{
+	struct uworker_carrier_pass *p = arg;
+	struct carrier *c = p->c;
+	uint32_t n;
+	int bits, v;
+	str uuid;
+
+	if(ul->cr.cid != p->cid)
+		return 0;
+	uuid = ul_str(ul, ROW_L_UUID);
+	/* a line whose ceiling route is already queued is the route's */
+	if(ul->cr.held
+			|| ((p->work & CARRIER_W_ROLLBACK)
+					&& ul->sm.state != LINE_CEILING)) {
+		n = carrier_pending(c, &ul->cr);
+		if(ul->cr.held) {
+			v = carrier_verdict(&uacreg_ccfg, c, &ul->cr, p->others);
+			if(v < 0 && n == 0)
+				n = ul->cr.pend; /* confirmed too late: all back */
+		} else {
+			v = n && c->state != CARRIER_NORMAL ? -1 : 0;
+		}
+		if(v < 0) {
+			bits = line_uncount(&ul->sm, n, &p->env);
+			ul->cr.pend = 0;
+			if(bits & LINE_R_COUNT)
+				p->back++;
+			if(ul->cr.held)
+				LM_NOTICE("line [%.*s]: %u failures taken back, kept: "
+						  "its carrier [%s] refuses every line, or no "
+						  "other line registered near them\n",
+						uuid.len, uuid.s, n, c->key);
+			carrier_unhold(&ustore->carriers, &ul->cr);
+			ustore_apply(ul, bits);
+		} else if(v > 0 && ul->cr.held) {
+			carrier_unhold(&ustore->carriers, &ul->cr);
+			LM_NOTICE("line [%.*s]: its carrier [%s] accepts other lines: "
+					  "the failures were the line's own\n",
+					uuid.len, uuid.s, c->key);
+			ustore_pend(ul, UL_P_PERSIST | UL_P_CEILING);
+		} else if(ul->cr.held) {
+			p->need_confirm = 1;
+		}
+	}
+	if((p->work & CARRIER_W_NEXT) && c->state != CARRIER_NORMAL
+			&& ul->cr.waiting) {
+		/* the next probe: one waiting line, due when it may go */
+		p->work &= ~CARRIER_W_NEXT;
+		sched_set(&ustore->sched, ul->id,
+				c->probe_due > p->env.now ? c->probe_due : p->env.now);
+	}
+	if((p->work & CARRIER_W_WAKE) && c->state == CARRIER_NORMAL) {
+		/* the others follow at once, paced; a registered line keeps
+		 * its refresh time unless it was waiting */
+		if(ul->sm.state == LINE_RETRY_WAIT || ul->sm.state == LINE_NEW
+				|| ul->cr.waiting)
+			line_refresh(&ul->sm, &p->env);
+		carrier_unwait(&ustore->carriers, &ul->cr);
+		ustore_apply(ul, 0);
+	}
+	return 0;
+}
+
 /* What the carrier rule asks of a carrier's lines, under the lock: roll
  * back the counts its refusal made (and release the lines it stopped at
  * their ceiling), run the ceiling route of lines whose failure another
@@ -425,107 +374,28 @@ static int uworker_pending(struct uline *ul, uint8_t what)
  * changes, not per REGISTER. */
 static void uworker_carrier_lines(uint32_t cid, uint8_t work)
 {
-	struct carrier *c = carriers_get(&ustore->carriers, cid);
-	struct line_env env = ul_env();
-	struct uline *ul, *confirm = NULL;
-	uint32_t id, others = 0, n, back = 0;
-	int old_state, old_fc, bits, v, need_confirm = 0;
-	str uuid;
+	struct uworker_carrier_count cc = {cid, 0, NULL};
+	struct uworker_carrier_pass p;
 
-	if(c == NULL)
+	memset(&p, 0, sizeof(p));
+	p.c = carriers_get(&ustore->carriers, cid);
+	if(p.c == NULL)
 		return;
+	p.cid = cid;
+	p.work = work;
+	p.env = ustore_env();
 	/* lines that could still register tell a carrier's verdict */
-	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
-			id = table_next(&ustore->table, id + 1)) {
-		ul = table_get(&ustore->table, id);
-		if(ul->cr.cid != cid)
-			continue;
-		switch(ul->sm.state) {
-			case LINE_DISABLED:
-			case LINE_CEILING:
-			case LINE_REMOVED:
-			case LINE_UNREGISTERING:
-				break;
-			case LINE_REGISTERED:
-				if(ul->sm.due && confirm == NULL)
-					confirm = ul;
-				/* fall through */
-			default:
-				others++;
-		}
-	}
-	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
-			id = table_next(&ustore->table, id + 1)) {
-		ul = table_get(&ustore->table, id);
-		if(ul->cr.cid != cid)
-			continue;
-		uuid = ul_str(ul, ROW_L_UUID);
-		old_state = ul->sm.state;
-		old_fc = ul->sm.fail_class;
-		/* a line whose ceiling route is already queued is the route's */
-		if(ul->cr.held
-				|| ((work & CARRIER_W_ROLLBACK)
-						&& ul->sm.state != LINE_CEILING)) {
-			n = carrier_pending(c, &ul->cr);
-			if(ul->cr.held) {
-				v = carrier_verdict(&uacreg_ccfg, c, &ul->cr, others);
-				if(v < 0 && n == 0)
-					n = ul->cr.pend; /* confirmed too late: all back */
-			} else {
-				v = n && c->state != CARRIER_NORMAL ? -1 : 0;
-			}
-			if(v < 0) {
-				bits = line_uncount(&ul->sm, n, &env);
-				ul->cr.pend = 0;
-				if(bits & LINE_R_COUNT)
-					back++;
-				if(ul->cr.held)
-					LM_NOTICE("line [%.*s]: %u failures taken back, kept: "
-							  "its carrier [%s] refuses every line, or no "
-							  "other line registered near them\n",
-							uuid.len, uuid.s, n, c->key);
-				carrier_unhold(&ustore->carriers, &ul->cr);
-				ustore_apply(ul, old_state, old_fc, bits);
-			} else if(v > 0 && ul->cr.held) {
-				carrier_unhold(&ustore->carriers, &ul->cr);
-				LM_NOTICE("line [%.*s]: its carrier [%s] accepts other lines: "
-						  "the failures were the line's own\n",
-						uuid.len, uuid.s, c->key);
-				ustore_pend(ul, UL_P_PERSIST | UL_P_CEILING);
-			} else if(ul->cr.held) {
-				need_confirm = 1;
-			}
-		}
-		if((work & CARRIER_W_NEXT) && c->state != CARRIER_NORMAL
-				&& ul->cr.waiting) {
-			/* the next probe: one waiting line, due when it may go */
-			work &= ~CARRIER_W_NEXT;
-			sched_set(&ustore->sched, ul->id,
-					c->probe_due > env.now ? c->probe_due : env.now);
-		}
-		if((work & CARRIER_W_WAKE) && c->state == CARRIER_NORMAL) {
-			old_state = ul->sm.state;
-			old_fc = ul->sm.fail_class;
-			/* the others follow at once, paced; a registered line keeps
-			 * its refresh time unless it was waiting */
-			if(ul->sm.state == LINE_RETRY_WAIT || ul->sm.state == LINE_NEW
-					|| ul->cr.waiting)
-				line_refresh(&ul->sm, &env);
-			carrier_unwait(&ustore->carriers, &ul->cr);
-			ustore_apply(ul, old_state, old_fc, 0);
-		}
-	}
-	if(back)
+	ustore_foreach(uworker_carrier_count, &cc);
+	p.others = cc.others;
+	ustore_foreach(uworker_carrier_line, &p);
+	if(p.back)
 		LM_NOTICE("carrier [%s]: the failures of %u lines since its last "
 				  "2xx were the carrier's: their counts are taken back\n",
-				c->key, back);
-	if(need_confirm && confirm && (work & CARRIER_W_VERDICT)) {
+				p.c->key, p.back);
+	if(p.need_confirm && cc.confirm && (p.work & CARRIER_W_VERDICT)) {
 		/* one registered line refreshes now: its 2xx (or refusal) tells
 		 * whether the carrier accepts others */
-		old_state = confirm->sm.state;
-		old_fc = confirm->sm.fail_class;
-		ustore_apply(
-				confirm, old_state, old_fc, line_refresh(&confirm->sm, &env));
+		ustore_apply(cc.confirm, line_refresh(&cc.confirm->sm, &p.env));
 	}
 }
 
@@ -542,43 +412,17 @@ static void uworker_carrier_work(void)
 
 static void uworker_run_carrier_events(void)
 {
-	struct uc_event ev;
 	struct usnap *snap;
-	struct carrier *c;
-	int dropped;
+	uint32_t dropped;
 
-	ustore_lock();
-	if(ustore->cev_count == 0 && ustore->cev_dropped == 0) {
-		ustore_unlock();
+	if(!ustore_carrier_events_waiting())
 		return;
-	}
-	ustore_unlock();
 	snap = pkg_malloc(sizeof(*snap));
 	if(snap == NULL)
 		return;
-	for(;;) {
-		ustore_lock();
-		dropped = ustore->cev_dropped;
-		ustore->cev_dropped = 0;
-		if(ustore->cev_count == 0) {
-			ustore_unlock();
-			break;
-		}
-		ev = ustore->cevents[ustore->cev_head];
-		ustore->cev_head = (ustore->cev_head + 1) % UC_EVENT_RING;
-		ustore->cev_count--;
-		memset(snap, 0, sizeof(*snap));
-		c = carriers_get(&ustore->carriers, ev.cid);
-		if(c)
-			memcpy(snap->carrier, c->key, c->key_len + 1);
-		ustore_unlock();
+	while(ustore_pop_carrier_event(snap, &dropped) > 0) {
 		if(dropped)
-			LM_WARN("%d carrier events dropped\n", dropped);
-		snap->state = -1;
-		snap->carrier_lines = (int)ev.lines;
-		snap->carrier_state = ev.state;
-		snap->fail_class = ev.fail_class;
-		snap->last_code = ev.code;
+			LM_WARN("%u carrier events dropped\n", dropped);
 		uscript_run_carrier(snap);
 	}
 	pkg_free(snap);
@@ -613,7 +457,7 @@ static void uworker_drain_pending(uint64_t now)
 			ul->pending = 0;
 		}
 		if(uworker_pending(ul, what) < 0) {
-			uworker_db_retry_at = ul_now() + UWORKER_DB_RETRY_MS;
+			uworker_db_retry_at = uclock_now() + UWORKER_DB_RETRY_MS;
 			break;
 		}
 	}
@@ -622,46 +466,26 @@ static void uworker_drain_pending(uint64_t now)
 
 static void uworker_run_events(void)
 {
-	struct ul_event ev;
 	struct usnap *snap;
-	struct uline *ul;
-	int n, dropped;
+	uint32_t dropped;
+	int n, rc;
 
 	/* most ticks have no event: no allocation for them */
-	ustore_lock();
-	n = ustore->ev_count || ustore->ev_dropped;
-	ustore_unlock();
-	if(!n)
+	if(!ustore_events_waiting())
 		return;
 	snap = pkg_malloc(sizeof(*snap));
 	if(snap == NULL)
 		return;
 	for(n = 0; n < UWORKER_EVENTS_PER_TICK; n++) {
-		ustore_lock();
-		dropped = ustore->ev_dropped;
-		ustore->ev_dropped = 0;
-		if(ustore->ev_count == 0) {
-			ustore_unlock();
+		rc = ustore_pop_event(snap, &dropped);
+		if(rc == 0)
 			break;
-		}
-		ev = ustore->events[ustore->ev_head];
-		ustore->ev_head = (ustore->ev_head + 1) % UL_EVENT_RING;
-		ustore->ev_count--;
-		ul = ustore_get(ev.id, ev.gen);
-		if(ul)
-			usnap_fill(snap, ul);
-		ustore_unlock();
 		if(dropped)
-			LM_WARN("%d state events dropped: event_route[uacreg:state] is "
+			LM_WARN("%u state events dropped: event_route[uacreg:state] is "
 					"slower than the lines change\n",
 					dropped);
-		if(ul == NULL)
-			continue;
-		/* the state the event was about, even if the line moved on */
-		snap->state = ev.state;
-		snap->fail_class = ev.fail_class;
-		snap->last_code = ev.code;
-		uscript_run_state(snap);
+		if(rc > 0)
+			uscript_run_state(snap);
 	}
 	pkg_free(snap);
 }
@@ -686,7 +510,7 @@ static void uworker_run_reload_event(void)
 
 static void uworker_load(uint64_t now)
 {
-	struct udb_reload_result *res;
+	struct ureload_result *res;
 
 	if(now < uworker_db_retry_at)
 		return;
@@ -694,7 +518,7 @@ static void uworker_load(uint64_t now)
 	if(res == NULL)
 		return;
 	/* the periodic reload never forces: a held one waits for an operator */
-	if(udb_reload(res, 0) < 0) {
+	if(ureload_all(res, 0) < 0) {
 		uworker_db_retry_at = now + UWORKER_DB_RETRY_MS;
 	} else {
 		uworker_loaded = 1;
@@ -704,9 +528,38 @@ static void uworker_load(uint64_t now)
 	pkg_free(res);
 }
 
+void uworker_init(void)
+{
+	/* tm keeps every REGISTER's transaction (about 9 KB with the default
+	 * max_branches) until its wait timer ends, 5 s after the reply: memory
+	 * that calls need too. Below the reserve the uacreg process holds its
+	 * sends until tm has freed some, instead of failing them. */
+	uacreg_shm_reserve_bytes =
+			shm_mem_size / 100 * (unsigned long)uacreg_shm_reserve;
+}
+
+/* the reload a ceiling's write asked for (uceiling_take_reload) */
+static void uworker_reload_for_ceiling(uint64_t now)
+{
+	struct ureload_result *res;
+
+	if(uceiling_take_reload())
+		uworker_reload_owed = 1;
+	if(!uworker_reload_owed || now < uworker_db_retry_at)
+		return;
+	res = pkg_malloc(sizeof(*res));
+	if(res == NULL)
+		return;
+	if(ureload_all(res, 0) < 0)
+		uworker_db_retry_at = now + UWORKER_DB_RETRY_MS;
+	else
+		uworker_reload_owed = 0;
+	pkg_free(res);
+}
+
 void uworker_tick(unsigned int ticks, void *param)
 {
-	uint64_t now = ul_now();
+	uint64_t now = uclock_now();
 	(void)ticks;
 	(void)param;
 
@@ -726,16 +579,38 @@ void uworker_tick(unsigned int ticks, void *param)
 	uworker_run_events();
 	uworker_run_reload_event();
 	uworker_drain_pending(now);
+	uworker_reload_for_ceiling(uclock_now());
+}
+
+struct uworker_bye
+{
+	struct line_env env;
+	int n;
+};
+
+static int uworker_unregister_one(struct uline *ul, void *arg)
+{
+	struct uworker_bye *b = arg;
+	struct line_send act;
+
+	if(ul->sm.expires_at <= b->env.now)
+		return 0;
+	/* nothing can wait for a reply any more: a REGISTER in flight is
+	 * abandoned, and the unregister goes now */
+	line_shutdown(&ul->sm, &b->env);
+	act = line_on_due(&ul->sm, &b->env);
+	ustore_apply(ul, 0);
+	if(act.send) {
+		usend_register(ul, &act);
+		b->n++;
+	}
+	return 0;
 }
 
 void uworker_shutdown(void)
 {
 	/* unregister every registered line: sent before tm shuts down */
-	struct line_env env = ul_env();
-	struct line_send act;
-	struct uline *ul;
-	uint32_t id;
-	int n = 0;
+	struct uworker_bye b;
 
 	if(!uacreg_unregister_on_shutdown || ustore == NULL)
 		return;
@@ -747,20 +622,9 @@ void uworker_shutdown(void)
 				"no unregister at shutdown\n");
 		return;
 	}
-	for(id = table_next(&ustore->table, 0); id != TABLE_NO_ID;
-			id = table_next(&ustore->table, id + 1)) {
-		ul = table_get(&ustore->table, id);
-		if(ul->sm.expires_at <= env.now)
-			continue;
-		/* nothing can wait for a reply any more: a REGISTER in flight is
-		 * abandoned, and the unregister goes now */
-		line_shutdown(&ul->sm, &env);
-		act = line_on_due(&ul->sm, &env);
-		if(act.send) {
-			usend_register(ul, &act);
-			n++;
-		}
-	}
+	b.env = ustore_env();
+	b.n = 0;
+	ustore_foreach(uworker_unregister_one, &b);
 	ustore_unlock();
-	LM_INFO("unregistered %d lines at shutdown\n", n);
+	LM_INFO("unregistered %d lines at shutdown\n", b.n);
 }

@@ -176,7 +176,6 @@ static void test_init_new_due_after_delay(void **state)
 	assert_int_equal(t.sm.announced, LINE_NEW);
 	assert_int_equal(t.sm.due, T0 + 5000);
 	assert_int_equal(t.sm.expires, EXPIRES);
-	assert_int_equal(t.sm.disabled_by_row, 0);
 }
 
 static void test_init_disabled_row(void **state)
@@ -187,7 +186,6 @@ static void test_init_disabled_row(void **state)
 	assert_int_equal(t.sm.state, LINE_DISABLED);
 	assert_int_equal(t.sm.announced, LINE_DISABLED);
 	assert_int_equal(t.sm.due, 0);
-	assert_int_equal(t.sm.disabled_by_row, 1);
 	assert_int_equal(line_on_due(&t.sm, &t.env).send, 0);
 }
 
@@ -1433,7 +1431,6 @@ static void test_enable_disabled_registers_now(void **state)
 	ret = line_enable(&t.sm, &t.env);
 	assert_int_equal(ret, LINE_R_STATE);
 	assert_int_equal(t.sm.state, LINE_NEW);
-	assert_int_equal(t.sm.disabled_by_row, 0);
 	assert_int_equal(t.sm.due, t.env.now);
 	assert_int_equal(t_due(&t).new_dialog, 1);
 }
