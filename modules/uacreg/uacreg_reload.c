@@ -212,7 +212,13 @@ static int ureload_same_target(const struct uline *ul, const struct row *r)
 	return 1;
 }
 
-static int ureload_leaving(const struct uline *ul);
+/* a line already on its way out (deleted before, or removed by RPC) */
+static int ureload_leaving(const struct uline *ul)
+{
+	return ul->sm.state == LINE_REMOVED || ul->sm.stopping == LINE_REMOVED
+		   || (ul->sm.state == LINE_UNREGISTERING
+				   && ul->sm.after_unregister == LINE_REMOVED);
+}
 
 /* A row that no longer validates, for a line that runs: the admin's typo
  * (expires=-5, a bad domain) must not take a working line down. The line
@@ -321,10 +327,7 @@ static void ureload_row(const struct row *r, uint64_t db_id,
 		res->unchanged++;
 		return;
 	}
-	if(ul && !ul->stale
-			&& (ul->sm.state == LINE_REMOVED || ul->sm.stopping == LINE_REMOVED
-					|| (ul->sm.state == LINE_UNREGISTERING
-							&& ul->sm.after_unregister == LINE_REMOVED))) {
+	if(ul && !ul->stale && ureload_leaving(ul)) {
 		/* the line of a row deleted (or removed by RPC) before, still on
 		 * its way out: the row is here, so it starts over as a new line
 		 * instead of being freed with the old one */
@@ -395,14 +398,6 @@ static void ureload_row(const struct row *r, uint64_t db_id,
 		res->updated++;
 	else
 		res->unchanged++;
-}
-
-/* a line already on its way out (deleted before, or removed by RPC) */
-static int ureload_leaving(const struct uline *ul)
-{
-	return ul->sm.state == LINE_REMOVED || ul->sm.stopping == LINE_REMOVED
-		   || (ul->sm.state == LINE_UNREGISTERING
-				   && ul->sm.after_unregister == LINE_REMOVED);
 }
 
 /* 1 when removing n of the loaded lines is more than the guard lets a
