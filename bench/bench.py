@@ -56,7 +56,7 @@ import sys
 from pathlib import Path
 
 from engines import BENCH, ENGINES, MariaDB, PARAMS_STOCK_RETRY, Procs, SHM_MB, UACREG_SO, log
-from phases import Size, baseline_shm, outage_phase, run_phase
+from phases import Size, baseline_shm, fold_rounds, outage_phase, rounds_for, run_phase
 from report import build_report, machine, outage_report, shm_per_line
 
 
@@ -78,6 +78,9 @@ def main():
     ap.add_argument("--outage", default="1000/600",
                     help="N/S: the carrier outage phase (N lines, S s of silence); "
                     "empty to skip (the smoke skips it unless given)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of the alternation (uacreg, stock, uacreg, ...) at the sizes "
+                    "of at most 10,000 lines with a refresh window; the smoke: 2")
     ap.add_argument("--run-dir", required=True)
     argv = sys.argv[1:]
     args = ap.parse_args()
@@ -86,6 +89,8 @@ def main():
     default_lines = ap.get_default("lines")
     if args.smoke:
         args.lines = "1000"
+        if "--rounds" not in argv:
+            args.rounds = 2
         if not args.expires:
             args.expires = 30
         if "--outage" not in argv:
@@ -141,19 +146,31 @@ def main():
             baselines[e], peak = baseline_shm(args, run_dir, procs, db, e, params)
             log(f"empty table, {e}: shm real_used {baselines[e]} B, max_used {peak} B")
         for z in sizes:
+            # the engines in alternation, round after round (uacreg, stock,
+            # uacreg, stock, ...): a shared machine's load moves both alike,
+            # and the median of each engine over the rounds is the figure
+            rounds = rounds_for(args, z)
+            per = {e: [] for e in engines}
+            for i in range(rounds):
+                for e in engines:
+                    if rounds > 1:
+                        log(f"{z.label(args)} lines: round {i + 1} of {rounds}, {e}")
+                    try:
+                        r = run_phase(args, run_dir, procs, db, e, z, params, round_no=i)
+                    except KeyboardInterrupt:
+                        raise
+                    except Exception as ex:
+                        log(f"{z.label(args)} lines, {e}: phase failed: {ex}")
+                        r = {"engine": e, "lines": z.n, "notes": [f"phase failed: {ex}"],
+                             "failed": True, "round": i}
+                    per[e].append(r)
             for e in engines:
-                try:
-                    r = run_phase(args, run_dir, procs, db, e, z, params)
-                except KeyboardInterrupt:
-                    raise
-                except Exception as ex:
-                    log(f"{z.label(args)} lines, {e}: phase failed: {ex}")
-                    r = {"engine": e, "lines": z.n, "notes": [f"phase failed: {ex}"],
-                         "failed": True}
+                r = per[e][0]
                 # the empty-table baseline is measured at --shm; the same
                 # allocations at another size of shm
                 r["shm_baseline"] = baselines.get(e)
                 r["shm_per_line"] = shm_per_line(r, baselines.get(e))
+                fold_rounds(r, per[e])
                 results[(z.key(args), e)] = r
         if outage:
             for e in engines:
