@@ -33,14 +33,13 @@
 #include "../../core/dprint.h"
 #include "../../core/ut.h"
 #include "../../core/pt.h"
-#include "../../core/trim.h"
 #include "../../core/strutils.h"
 #include "../../core/rand/kam_rand.h"
 #include "../../core/parser/msg_parser.h"
 #include "../../core/parser/parse_uri.h"
-#include "../../core/parser/contact/parse_contact.h"
 #include "../../modules/tm/tm_load.h"
 #include "digest.h"
+#include "reply_scan.h"
 #include "../../core/timer_ticks.h"
 #include "../../core/cfg/cfg_struct.h"
 #include "uacreg_send.h"
@@ -450,59 +449,22 @@ failed:
 	}
 }
 
-/* leading decimal digits of a header body; 0 when none */
-static uint32_t usend_header_uint(struct hdr_field *h)
+/* Our Contact among the reply's (RFC 3261 10.2.4): the one whose URI equals
+ * the one we sent, compared as 19.1.4 says (user, password, host, port, and
+ * the transport, user, ttl, method and maddr parameters). Another binding
+ * with our user part (an old contact_addr of ours, another SBC's line with
+ * the same l_uuid) is not ours. The same bytes are the same URI: no parse. */
+static int usend_is_ours(ur_str_t uri, void *arg)
 {
-	str b = h->body;
-	uint32_t v = 0;
-	int i;
+	str *ours = arg;
+	str u = {(char *)uri.s, (int)uri.len};
 
-	trim(&b);
-	for(i = 0; i < b.len && b.s[i] >= '0' && b.s[i] <= '9'; i++) {
-		if(v > 100000000)
-			return UINT32_MAX; /* absurd: the caller bounds it */
-		v = v * 10 + (b.s[i] - '0');
-	}
-	return v;
-}
-
-/* Expires granted to our Contact: the one whose URI equals the one we
- * sent (RFC 3261 10.2.4, compared as 19.1.4 says: user, password, host,
- * port, and the transport, user, ttl, method and maddr parameters). Another
- * binding with our user part (an old contact_addr of ours, another SBC's
- * line with the same l_uuid) is not ours. Its expires parameter, else the
- * Expires header, else -1. */
-static int64_t usend_granted(
-		struct sip_msg *rpl, const str *contact, int *listed)
-{
-	struct hdr_field *h;
-	contact_t *c;
-	int64_t hdr_expires = -1;
-	unsigned int v;
-	str ours = *contact;
-
-	*listed = 0;
-	for(h = rpl->headers; h; h = h->next) {
-		if(h->type == HDR_EXPIRES_T)
-			hdr_expires = usend_header_uint(h);
-	}
-	if(ours.len == 0)
-		return hdr_expires;
-	for(h = rpl->contact; h; h = next_sibling_hdr(h)) {
-		if(parse_contact(h) < 0 || h->parsed == NULL)
-			continue;
-		for(c = ((contact_body_t *)h->parsed)->contacts; c; c = c->next) {
-			/* 0: equal; unparsable or different: not ours */
-			if(cmp_uri_str(&c->uri, &ours) != 0)
-				continue;
-			*listed = 1;
-			if(c->expires && c->expires->body.len
-					&& str2int(&c->expires->body, &v) == 0)
-				return v;
-			return hdr_expires;
-		}
-	}
-	return hdr_expires;
+	if(uri.len > (size_t)ROW_MAX_STR + 512)
+		return 0; /* longer than any Contact of ours */
+	if(u.len == ours->len && memcmp(u.s, ours->s, u.len) == 0)
+		return 1;
+	/* 0: equal; unparsable or different: not ours */
+	return cmp_uri_str(&u, ours) == 0;
 }
 
 /* 1 when a row's HA1 (hex of its length, 0 = a password) can answer alg */
@@ -517,19 +479,19 @@ static int usend_ha1_fits(enum digest_alg alg, int ha1_len)
 
 /* The strongest challenge of the reply that the line's secret can answer:
  * an MD5 HA1 cannot answer SHA-256, so a carrier offering both gets MD5. */
-static void usend_challenge(
-		struct sip_msg *rpl, int code, int ha1_len, struct line_reply *r)
+static void usend_challenge(const struct reply_scan *sc, int code, int ha1_len,
+		struct line_reply *r)
 {
-	struct hdr_field *h;
 	struct digest_challenge ch;
-	int want = code == 407 ? HDR_PROXY_AUTHENTICATE_T : HDR_WWW_AUTHENTICATE_T;
+	enum rscan_ch_kind want = code == 407 ? RSCAN_CH_PROXY : RSCAN_CH_WWW;
+	unsigned i;
 	int rc;
 
 	r->challenge_err = DIGEST_E_MALFORMED; /* none found */
-	for(h = rpl->headers; h; h = h->next) {
-		if(h->type != want)
+	for(i = 0; i < sc->n_ch; i++) {
+		if(sc->ch[i].kind != want)
 			continue;
-		rc = digest_parse_challenge(h->body.s, h->body.len, &ch);
+		rc = digest_parse_challenge(sc->ch[i].body.s, sc->ch[i].body.len, &ch);
 		if(rc == 0 && !usend_ha1_fits(ch.alg, ha1_len))
 			rc = DIGEST_E_HA1;
 		if(rc < 0) {
@@ -545,10 +507,16 @@ static void usend_challenge(
 	}
 }
 
+/* What the machine needs from a reply, read from its raw buffer by
+ * reply_scan(): tm parsed the first line and what it matches on; parsing
+ * every header and Contact into pkg memory (parse_headers(HDR_EOH_F),
+ * parse_contact) was most of the CPU of a refresh. The challenges point
+ * into the reply's buffer, which lives until the callback returns. */
 static void usend_summarise(struct sip_msg *rpl, int code, const str *uuid,
-		const str *contact, int ha1_len, struct line_reply *r, int *listed)
+		str *contact, int ha1_len, struct line_reply *r, int *listed)
 {
-	struct hdr_field *h;
+	struct reply_scan sc;
+	int ok2xx = code >= 200 && code < 300;
 
 	*listed = -1;
 	r->code = code;
@@ -557,21 +525,23 @@ static void usend_summarise(struct sip_msg *rpl, int code, const str *uuid,
 		r->local = 1;
 		return;
 	}
-	if(parse_headers(rpl, HDR_EOH_F, 0) < 0) {
+	if(reply_scan(rpl->buf, rpl->len,
+			   ok2xx && contact->len > 0 ? usend_is_ours : NULL, contact, &sc)
+			< 0) {
 		LM_NOTICE("line [%.*s]: reply %d has malformed headers\n", uuid->len,
 				uuid->s, code);
 		return;
 	}
 	if(code == 401 || code == 407)
-		usend_challenge(rpl, code, ha1_len, r);
-	else if(code >= 200 && code < 300)
-		r->granted = usend_granted(rpl, contact, listed);
-	for(h = rpl->headers; h; h = h->next) {
-		if(h->type == HDR_MIN_EXPIRES_T)
-			r->min_expires = usend_header_uint(h);
-		else if(h->type == HDR_RETRY_AFTER_T)
-			r->retry_after = usend_header_uint(h);
+		usend_challenge(&sc, code, ha1_len, r);
+	else if(ok2xx) {
+		r->granted = sc.granted;
+		*listed = sc.listed;
 	}
+	if(sc.min_expires >= 0)
+		r->min_expires = (uint32_t)sc.min_expires;
+	if(sc.retry_after >= 0)
+		r->retry_after = (uint32_t)sc.retry_after;
 }
 
 /* Keeps the reply's reason phrase and, when the machine says so, its
