@@ -81,6 +81,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=3,
                     help="rounds of the alternation (uacreg, stock, uacreg, ...) at the sizes "
                     "of at most 10,000 lines with a refresh window; the smoke: 2")
+    ap.add_argument("--profile", default="",
+                    help="engines to profile (perf record -e cpu-clock -g on every Kamailio "
+                    "process over the refresh window), comma separated; the top functions "
+                    "go to the report")
+    ap.add_argument("--so", default="", help="the uacreg.so to run (default: the module built)")
     ap.add_argument("--run-dir", required=True)
     argv = sys.argv[1:]
     args = ap.parse_args()
@@ -118,7 +123,7 @@ def main():
     run_dir.mkdir(parents=True, exist_ok=True)
     # the module as it is now: a rebuild during the run changes nothing
     so_copy = run_dir / "uacreg.so"
-    shutil.copy2(UACREG_SO, so_copy)
+    shutil.copy2(args.so or UACREG_SO, so_copy)
     params = {
         "uacreg_so": so_copy,
         "uacreg": {"rate": args.rate, "start_spread": 0},

@@ -4,6 +4,8 @@ its budgets, the cold / steady / rest / reload phase of one (size, engine)
 wire figures computed from the registrar's events (analyze)."""
 import bisect
 import os
+import signal
+import subprocess
 import re
 import statistics
 import time
@@ -142,6 +144,47 @@ def cold_budget(args, n, size=None):
     if size is not None and size.expires:
         return 3600.0
     return min(420.0, max(120.0, 30.0 + 3.0 * n / args.rate))
+
+
+class Profile:
+    """perf record (cpu-clock: no hardware counters in a VM) with call
+    graphs unwound from DWARF (Debian builds Kamailio without frame
+    pointers) on the given processes, until stop(); stop() returns the top
+    functions by self time and process (perf-report.txt keeps it all;
+    perf.data stays for `perf report -G`)."""
+
+    def __init__(self, pdir, pids):
+        self.data = pdir / "perf.data"
+        self.out = pdir / "perf-report.txt"
+        self.proc = subprocess.Popen(
+            ["perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "--call-graph",
+             "dwarf,8192", "-o", str(self.data), "-p", ",".join(str(p) for p in pids)],
+            stdout=subprocess.DEVNULL, stderr=open(pdir / "perf.log", "w"),
+            start_new_session=True)
+
+    def stop(self, roles):
+        try:
+            os.kill(self.proc.pid, signal.SIGINT)
+            self.proc.wait(60)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+        try:
+            rep = subprocess.run(
+                ["perf", "report", "-i", str(self.data), "--stdio", "--no-children",
+                 "-g", "none", "--sort", "pid,dso,symbol", "--percent-limit", "0.5"],
+                capture_output=True, text=True, timeout=300).stdout
+        except subprocess.TimeoutExpired:
+            return []
+        self.out.write_text(rep)
+        top = []
+        for line in rep.splitlines():
+            m = re.match(r"\s*([\d.]+)%\s+\S+?:(\d+)\s+(\S+)\s+\[[.k]\]\s+(.*)", line)
+            if m:
+                role = re.sub(r"\s+", " ", roles.get(int(m.group(2)), "?"))
+                role = re.sub(r"(child|sock)=\S+", "", role).strip()
+                top.append((float(m.group(1)), role, m.group(3), m.group(4).strip()))
+        return top[:40]
 
 
 def rounds_for(args, size):
@@ -355,6 +398,9 @@ def run_phase(args, run_dir, procs, db, engine, size, params, round_no=0):
             flag = sipp.quiet()
             by_pid0 = kam.cpu_by_pid()
             cpu0 = sum(by_pid0.values())
+            prof = None
+            if engine in (args.profile or "").split(","):
+                prof = Profile(pdir, sorted(by_pid0))
             scpu0 = sipp.cpu()
             rl.set_mark(flag)
             shm_samples = []
@@ -372,6 +418,8 @@ def run_phase(args, run_dir, procs, db, engine, size, params, round_no=0):
                 time.sleep(0.25)
             win_end = time.time()
             by_pid1 = kam.cpu_by_pid()
+            if prof:
+                res["profile_top"] = prof.stop(roles)
             cpu1 = sum(by_pid1.values())
             scpu1 = sipp.cpu()
             rl.poll()

@@ -331,6 +331,16 @@ def build_report(args, m, sizes, results, params, started, finished):
         row("reload: changed lines registered again", g("reload_changed_ok"), "i")
     w("")
     rounds_report(w, args, sizes, results)
+    for (key, e), r in sorted(results.items()):
+        if r.get("profile_top"):
+            w(f"## Profile: {key[0]:,} lines, {e}, refresh window\n")
+            w("perf record -e cpu-clock -g on every Kamailio process; self time, % of all "
+              "samples of the engine's processes.\n")
+            w("| % | process | object | function |")
+            w("|---:|---|---|---|")
+            for pct, role, dso, sym in r["profile_top"]:
+                w(f"| {pct:.2f} | {role} | {dso} | {sym} |")
+            w("")
     w("## Targets\n")
     for vt, name, lab, target, uv, sv in verdicts:
         w(f"- {vt}: {name} at {lab} lines — target {target}; uacreg {uv}, stock {sv}")

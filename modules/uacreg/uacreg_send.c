@@ -360,6 +360,8 @@ static int usend_finish(struct usend *us)
 
 static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps);
 
+static struct usend usend_buf;
+
 void usend_register(struct uline *ul, const struct line_send *act)
 {
 	static str method = str_init("REGISTER");
@@ -370,23 +372,23 @@ void usend_register(struct uline *ul, const struct line_send *act)
 	uint32_t id, gen, attempt;
 	int ret, built;
 
-	us = pkg_malloc(sizeof(*us));
-	if(us == NULL || usend_prepare(&ul, act, us) < 0) {
+	/* One per process, not pkg_malloc()ed: ~10 KB asked of qm_malloc and
+	 * freed again for every REGISTER walked pkg's free lists (a visible
+	 * part of the uacreg process's profile). A process sends one REGISTER
+	 * at a time and nothing below calls back into here. */
+	us = &usend_buf;
+	if(usend_prepare(&ul, act, us) < 0) {
 		str uuid = ul_str(ul, ROW_L_UUID);
 		/* ours, not the carrier's: a retry that never counts */
 		LM_ERR("line [%.*s]: cannot build the REGISTER (%s): retry, not "
 			   "counted\n",
 				uuid.len, uuid.s,
-				us == NULL ? "no private memory"
-						   : "no shared memory for a new dialog, or a header "
-							 "too long");
+				"no shared memory for a new dialog, or a header too long");
 		env = ustore_env_for(ul);
 		ustore_apply(
 				ul, ustore_carrier_outcome(ul,
 							line_on_send_error(&ul->sm, act->attempt, &env), 0,
 							0, &env));
-		if(us)
-			pkg_free(us);
 		return;
 	}
 	id = ul->id;
@@ -426,7 +428,6 @@ void usend_register(struct uline *ul, const struct line_send *act)
 	if(ret >= 0)
 		counter_inc(uacreg_cnt_sent);
 failed:
-	pkg_free(us);
 
 	ustore_lock();
 	if(ret < 0) {
