@@ -26,7 +26,6 @@
  * "same dialog" and "new dialog" entirely in the state machine: a new dialog
  * is nothing more than a fresh Call-ID and tag and CSeq 1.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -203,25 +202,34 @@ static int usend_copy(char *buf, size_t size, size_t *pos, ur_str_t *out, str s)
 	return 0;
 }
 
-/* appends "<fmt>" to buf at *pos; 0 or -1 when full */
-static int usend_put(
-		char *buf, size_t size, size_t *pos, str *out, const char *fmt, ...)
+/* appends the concatenation of n parts, and a NUL (strings stay
+ * printable), to buf at *pos; 0 or -1 when full. memcpy, not vsnprintf:
+ * it runs seven times for every REGISTER */
+static int usend_cat(
+		char *buf, size_t size, size_t *pos, str *out, const str *parts, int n)
 {
-	va_list ap;
-	int n;
+	size_t len = 0;
+	int i;
 
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *pos, size - *pos, fmt, ap);
-	va_end(ap);
-	if(n < 0 || (size_t)n >= size - *pos)
-		return -1;
-	if(out) {
-		out->s = buf + *pos;
-		out->len = n;
+	for(i = 0; i < n; i++) {
+		if(parts[i].len < 0)
+			return -1;
+		len += (size_t)parts[i].len;
 	}
-	*pos += n + 1; /* keep the NUL, strings stay printable */
+	if(len >= size - *pos)
+		return -1;
+	out->s = buf + *pos;
+	out->len = (int)len;
+	for(i = 0; i < n; i++) {
+		memcpy(buf + *pos, parts[i].s, parts[i].len);
+		*pos += parts[i].len;
+	}
+	buf[(*pos)++] = '\0';
 	return 0;
 }
+#define USEND_CAT(buf, pos, out, ...)                                       \
+	usend_cat((buf), sizeof(buf), (pos), (out), (const str[]){__VA_ARGS__}, \
+			(int)(sizeof((const str[]){__VA_ARGS__}) / sizeof(str)))
 
 /* Under the lock: copies what the REGISTER needs out of the line (which
  * may move: *ulp follows). Everything that takes time (the digest, the
@@ -231,7 +239,11 @@ static int usend_prepare(
 		struct uline **ulp, const struct line_send *act, struct usend *us)
 {
 	struct uline *ul;
-	str rdom, ruser, proxy, caddr, cid, tag;
+	static const str s_sip = str_init("sip:"), s_at = str_init("@"),
+					 s_contact = str_init("Contact: <sip:"),
+					 s_expires = str_init(">\r\nExpires: "),
+					 s_crlf = str_init("\r\n");
+	str rdom, ruser, proxy, caddr, cid, tag, uuid, exp;
 	size_t pos = 0, hpos = 0;
 	int i, k;
 
@@ -249,29 +261,20 @@ static int usend_prepare(
 		caddr = uacreg_default_contact;
 	cid = ul_dyn(ul, UL_CALL_ID);
 	tag = ul_dyn(ul, UL_FROM_TAG);
-	if(usend_put(us->buf, sizeof(us->buf), &pos, &us->uuid, "%.*s",
-			   ul->slen[ROW_L_UUID], ul_str(ul, ROW_L_UUID).s)
-					< 0
-			|| usend_put(us->buf, sizeof(us->buf), &pos, &us->ruri, "sip:%.*s",
-					   rdom.len, rdom.s)
-					   < 0
-			|| usend_put(us->buf, sizeof(us->buf), &pos, &us->to,
-					   "sip:%.*s@%.*s", ruser.len, ruser.s, rdom.len, rdom.s)
-					   < 0
-			|| usend_put(us->buf, sizeof(us->buf), &pos, &us->proxy, "%.*s",
-					   proxy.len, proxy.s)
-					   < 0
-			|| usend_put(us->buf, sizeof(us->buf), &pos, &us->call_id, "%.*s",
-					   cid.len, cid.s)
-					   < 0
-			|| usend_put(us->buf, sizeof(us->buf), &pos, &us->from_tag, "%.*s",
-					   tag.len, tag.s)
-					   < 0
-			|| usend_put(us->hdr_buf, sizeof(us->hdr_buf) - USEND_AUTH_MAX,
+	uuid = ul_str(ul, ROW_L_UUID);
+	exp.s = int2str(act->expires, &exp.len);
+	if(USEND_CAT(us->buf, &pos, &us->uuid, uuid) < 0
+			|| USEND_CAT(us->buf, &pos, &us->ruri, s_sip, rdom) < 0
+			|| USEND_CAT(us->buf, &pos, &us->to, s_sip, ruser, s_at, rdom) < 0
+			|| USEND_CAT(us->buf, &pos, &us->proxy, proxy) < 0
+			|| USEND_CAT(us->buf, &pos, &us->call_id, cid) < 0
+			|| USEND_CAT(us->buf, &pos, &us->from_tag, tag) < 0
+			/* the room for the credentials stays free behind */
+			|| usend_cat(us->hdr_buf, sizeof(us->hdr_buf) - USEND_AUTH_MAX,
 					   &hpos, &us->hdrs,
-					   "Contact: <sip:%.*s@%.*s>\r\nExpires: %u\r\n",
-					   ul->slen[ROW_L_UUID], ul_str(ul, ROW_L_UUID).s,
-					   caddr.len, caddr.s, act->expires)
+					   (const str[]){s_contact, uuid, s_at, caddr, s_expires,
+							   exp, s_crlf},
+					   7)
 					   < 0)
 		return -1;
 	us->from = us->to;
@@ -695,9 +698,15 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 		ha1_len = ul->slen[ROW_AUTH_HA1];
 		if(caddr.len == 0)
 			caddr = uacreg_default_contact;
-		n = snprintf(contact_buf, sizeof(contact_buf), "sip:%.*s@%.*s", u.len,
-				u.s, caddr.len, caddr.s);
-		contact.len = n > 0 && n < (int)sizeof(contact_buf) ? n : 0;
+		/* memcpy, not snprintf: this runs for every reply */
+		n = 4 + u.len + 1 + caddr.len;
+		if(n < (int)sizeof(contact_buf)) {
+			memcpy(contact_buf, "sip:", 4);
+			memcpy(contact_buf + 4, u.s, u.len);
+			contact_buf[4 + u.len] = '@';
+			memcpy(contact_buf + 5 + u.len, caddr.s, caddr.len);
+			contact.len = n;
+		}
 	}
 	ustore_unlock();
 	if(ul == NULL) {
