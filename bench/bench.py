@@ -32,6 +32,20 @@ outage      (its own Kamailio per engine, --outage N/S, default 1000/600: the
             received during the outage, and the time from its return until
             every line has a 200 again.
 
+Rounds: at the sizes of at most 10,000 lines the (size, engine) phases run
+in alternation, --rounds times each (default 3: uacreg, stock, uacreg,
+stock, uacreg, stock), each with a fresh Kamailio and sipp; the CPU figures
+of the report are each engine's median with its spread (min-max), the
+ratio of medians is the target's, and a table gives every round's ratio.
+Later rounds skip the reload (counted once). The machine may be shared:
+load during one round falls on one engine, the medians keep it out.
+
+--profile ENGINES records perf samples (cpu-clock, DWARF call graphs) of
+every Kamailio process over the refresh window: the top functions go to
+the report, perf.data stays in the phase's folder. It inflates that
+phase's CPU figures (the kernel copies a stack per sample): profile runs
+explain, they do not measure. --so FILE runs another uacreg.so.
+
 A phase whose cold start registers less than 95 % of its lines skips steady
 and rest (the figures would measure retries) and only times the reload.
 
