@@ -105,7 +105,7 @@ static counter_def_t ucnt_defs[] = {
 	{&uacreg_cnt_sent, "requests_sent", 0, 0, 0, "REGISTER requests sent"},
 	{&uacreg_cnt_challenges, "auth_challenges", 0, 0, 0,
 		"401/407 challenges answered"},
-	{&uacreg_cnt_auto_switch, "new_dialog_retries", 0, 0, 0,
+	{&uacreg_cnt_new_dialog_learnt, "new_dialog_learnt", 0, 0, 0,
 		"lines that switched to a new dialog (auto)"},
 	{&uacreg_cnt_ceiling, "ceiling_removals", 0, 0, 0,
 		"lines deleted by the failure ceiling"},

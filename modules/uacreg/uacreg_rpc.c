@@ -245,11 +245,12 @@ static void urpc_line(rpc_t *rpc, void *st, const struct uline *ul, int full)
 		rpc->struct_add(st, "d", "expires", (int)ul->sm.expires);
 		rpc->struct_add(st, "d", "flags", (int)ul->row_flags);
 		rpc->struct_add(st, "d", "reg_delay", (int)ul->reg_delay);
-		rpc->struct_add(st, "d", "reauth_new_dialog", (int)ul->sm.dialog_mode);
+		rpc->struct_add(
+				st, "d", "reauth_new_dialog", (int)ul->sm.reauth_new_dialog);
 		rpc->struct_add(st, "d", "new_dialog_in_use",
-				line_uses_new_dialog(&ul->sm, &uacreg_cfg));
-		rpc->struct_add(st, "d", "auto_detected_new_dialog",
-				(int)ul->sm.auto_new_dialog);
+				line_new_dialog_in_use(&ul->sm, &uacreg_cfg));
+		rpc->struct_add(
+				st, "d", "new_dialog_learnt", (int)ul->sm.new_dialog_learnt);
 		rpc->struct_add(st, "d", "fail_ceiling",
 				(int)line_ceiling(&ul->sm, &uacreg_cfg));
 		rpc->struct_add(st, "d", "granted", (int)ul->sm.granted);

@@ -169,8 +169,7 @@ struct uline *ul_new(const struct row *r, uint64_t db_id)
 	ul->row_expires = (uint32_t)r->expires;
 	ul->db_count = (uint32_t)r->fail_count;
 	ul->row_inull = (uint8_t)r->int_null;
-	ul->row_dialog_mode = (int8_t)r->reauth_new_dialog;
-	ul->sm.dialog_mode = (int8_t)r->reauth_new_dialog;
+	ul->sm.reauth_new_dialog = (int8_t)r->reauth_new_dialog;
 	ul->sm.fail_ceiling = (int32_t)r->fail_ceiling;
 	ul->sm.fail_count = (uint32_t)r->fail_count;
 	return ul;
@@ -639,7 +638,7 @@ void usnap_fill(struct usnap *s, const struct uline *ul)
 	s->last_code = ul->sm.last_code;
 	s->fail_count = ul->sm.fail_count;
 	s->fail_ceiling = line_ceiling(&ul->sm, &uacreg_cfg);
-	s->new_dialog = line_uses_new_dialog(&ul->sm, &uacreg_cfg);
+	s->new_dialog_in_use = line_new_dialog_in_use(&ul->sm, &uacreg_cfg);
 	s->keep = 0;
 	s->defer = 0;
 	snprintf(s->row_id, sizeof(s->row_id), "%llu",

@@ -92,7 +92,6 @@ struct uline
 	uint8_t keep;				   /* the ceiling route asked to keep the row */
 	uint8_t ch_alg[LINE_CH_KINDS]; /* enum digest_alg of each kept challenge */
 	uint8_t ch_qop[LINE_CH_KINDS]; /* DIGEST_QOP_* offered */
-	int8_t row_dialog_mode;		   /* reauth_new_dialog column, -1 NULL */
 	uint8_t row_inull;			   /* ROW_N_* of the loaded row */
 	uint8_t in_ceiling; /* the uacreg process runs its ceiling flow */
 	/* the state and failure class the line is counted in
@@ -201,8 +200,8 @@ struct usnap
 	int last_code;
 	uint32_t fail_count;
 	uint32_t fail_ceiling;
-	int new_dialog;
-	int keep;		 /* set by uacreg_keep() in the ceiling route */
+	int new_dialog_in_use; /* re-auth goes in a new dialog now */
+	int keep;			   /* set by uacreg_keep() in the ceiling route */
 	int defer;		 /* set by uacreg_defer(): run the route again later */
 	char row_id[24]; /* the row's id column, in decimal */
 	char carrier[CARRIER_KEY_MAX + 1];
