@@ -320,8 +320,7 @@ static int usend_prepare(
 	}
 	us->sock = ul->sock;
 	us->cseq = act->cseq;
-	us->cbp =
-			usend_pack(ul->id, table_gen(&ustore->table, ul->id), act->attempt);
+	us->cbp = usend_pack(ul->id, ustore_gen(ul), act->attempt);
 	return 0;
 }
 
@@ -391,7 +390,7 @@ void usend_register(struct uline *ul, const struct line_send *act)
 		return;
 	}
 	id = ul->id;
-	gen = table_gen(&ustore->table, id);
+	gen = ustore_gen(ul);
 	attempt = act->attempt;
 	ustore_unlock();
 
@@ -681,9 +680,9 @@ static void usend_log(const struct uline *ul, const struct line_reply *r,
  * removed or replaced since the request left */
 static struct uline *usend_line_of(uint32_t id, uint32_t gen16)
 {
-	struct uline *ul = table_get(&ustore->table, id);
+	struct uline *ul = ustore_line_by_id(id);
 
-	if(ul == NULL || (table_gen(&ustore->table, id) & 0xffff) != gen16)
+	if(ul == NULL || (ustore_gen(ul) & 0xffff) != gen16)
 		return NULL;
 	return ul;
 }

@@ -334,6 +334,50 @@ struct uline *ustore_get(uint32_t id, uint32_t gen)
 	return table_get(&ustore->table, id);
 }
 
+struct uline *ustore_line_by_id(uint32_t id)
+{
+	return table_get(&ustore->table, id);
+}
+
+uint32_t ustore_gen(const struct uline *ul)
+{
+	return table_gen(&ustore->table, ul->id);
+}
+
+uint32_t ustore_count(void)
+{
+	return ustore->table.count;
+}
+
+int ustore_schedule(struct uline *ul, uint64_t when)
+{
+	return sched_set(&ustore->sched, ul->id, when);
+}
+
+struct uline *ustore_due_next(uint64_t now)
+{
+	struct uline *ul;
+	uint32_t id;
+
+	while(sched_peek_due(&ustore->sched, now, &id)) {
+		ul = table_get(&ustore->table, id);
+		if(ul != NULL)
+			return ul;
+		sched_remove(&ustore->sched, id);
+	}
+	return NULL;
+}
+
+void ustore_unqueue(struct uline *ul)
+{
+	sched_remove(&ustore->sched, ul->id);
+}
+
+int ustore_pace(uint64_t now)
+{
+	return pacer_take(&ustore->pacer, now, 1) == 1;
+}
+
 void ustore_pend(struct uline *ul, uint8_t what)
 {
 	int queued = ul->pending != 0;

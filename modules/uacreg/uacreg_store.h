@@ -292,6 +292,24 @@ struct uline *ustore_next_pending(void);
 /* Under the lock. Line by l_uuid or by id+gen, NULL when none. */
 struct uline *ustore_find(const str *l_uuid);
 struct uline *ustore_get(uint32_t id, uint32_t gen);
+/* Under the lock. The line in slot id whatever its generation, NULL when
+ * the slot is empty; its generation (with the id it names this line and no
+ * later one, e.g. in a tm callback parameter). */
+struct uline *ustore_line_by_id(uint32_t id);
+uint32_t ustore_gen(const struct uline *ul);
+/* Under the lock. How many lines the table holds. */
+uint32_t ustore_count(void);
+
+/* Under the lock. The send queue and the pacer belong to the store: the
+ * worker asks for the next due line, the pacer's leave, then unqueues it. */
+/* the line goes due at when (ms); 0 or -1 (the queue cannot grow) */
+int ustore_schedule(struct uline *ul, uint64_t when);
+/* the earliest line due at now, left queued (ids of freed lines are
+ * dropped on the way); NULL when none is due */
+struct uline *ustore_due_next(uint64_t now);
+void ustore_unqueue(struct uline *ul);
+/* 1 when the pacer lets one more REGISTER leave at now (and counts it) */
+int ustore_pace(uint64_t now);
 
 /* Under the lock. Applies what a line_* function returned: counts per
  * state and class (from the ones the line was last counted in), scheduling,
