@@ -406,6 +406,16 @@ struct uline *ustore_next_pending(void)
 	return ul;
 }
 
+uint32_t ustore_pending_count(void)
+{
+	struct uline *ul;
+	uint32_t n = 0;
+
+	for(ul = ustore->pending_head; ul; ul = ul->next_pending)
+		n++;
+	return n;
+}
+
 void ustore_drop(struct uline *ul)
 {
 	ustore_take_out(ul);

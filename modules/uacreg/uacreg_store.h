@@ -289,6 +289,8 @@ void ustore_take_out(struct uline *ul);
 void ustore_drop(struct uline *ul);
 /* Under the lock. Takes the first line with pending work off the list. */
 struct uline *ustore_next_pending(void);
+/* Under the lock. How many lines have pending work queued. */
+uint32_t ustore_pending_count(void);
 /* Under the lock. Line by l_uuid or by id+gen, NULL when none. */
 struct uline *ustore_find(const str *l_uuid);
 struct uline *ustore_get(uint32_t id, uint32_t gen);

@@ -188,8 +188,7 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 {
 	struct usnap *snap;
 	struct udb_loaded *ld;
-	uint32_t count, id, gen;
-	str uuid;
+	uint32_t id, gen;
 	int rc = 0;
 
 	/* under the lock on entry */
@@ -214,32 +213,14 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 	}
 	usnap_fill(snap, ul);
 	udb_loaded_fill(ld, ul);
-	count = ul->sm.fail_count;
 	id = ul->id;
 	gen = ustore_gen(ul);
 	if(what & (UL_P_CEILING | UL_P_DELETE))
 		ul->in_ceiling = 1;
 	ustore_unlock();
 
-	uuid.s = snap->l_uuid;
-	uuid.len = strlen(snap->l_uuid);
-	if(what & UL_P_PERSIST) {
-		if(udb_write_count(ld->db_id, &uuid, count) < 0) {
-			uceiling_db_failed(snap->l_uuid, "the fail_count write");
-			rc = -1;
-		} else {
-			uceiling_db_ok();
-			what &= ~UL_P_PERSIST;
-			ld->fail_count = count;
-			ustore_lock();
-			ul = ustore_get(id, gen);
-			if(ul)
-				ul->db_count = count;
-			ustore_unlock();
-		}
-	}
-	if(rc == 0 && (what & (UL_P_CEILING | UL_P_DELETE)))
-		rc = uceiling_run(snap, ld, id, gen, &what);
+	/* the count, the route, the row's write: uacreg_ceiling.c */
+	rc = uceiling_run(snap, ld, id, gen, &what);
 	pkg_free(ld);
 	pkg_free(snap);
 	ustore_lock();
