@@ -19,8 +19,8 @@
  */
 
 /*
- * uacreg - the failure ceiling's aftermath, in the uacreg process: a line
- * stopped at its ceiling runs the ceiling route (event_route[uacreg:ceiling]
+ * uacreg - the failure ceiling in SQL, in the uacreg process: counted
+ * failures are written to fail_count; a line stopped at its ceiling runs the ceiling route (event_route[uacreg:ceiling]
  * or the KEMI callback), then its row is deleted - or disabled, when the
  * route kept it - only if the row is still, in every column, the one the
  * line was loaded from. An admin's change wins: the line is marked stale

@@ -19,7 +19,8 @@
  */
 
 /*
- * uacreg - the lines in shared memory (see uacreg_store.h).
+ * uacreg - the lines in shared memory and everything that holds them:
+ * table, send queue, pacer, pending work, events (see uacreg_store.h).
  */
 #include <stdio.h>
 #include <time.h>

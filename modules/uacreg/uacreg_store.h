@@ -20,9 +20,10 @@
 
 /*
  * uacreg - the lines in shared memory: one record per row, the table that
- * finds them, the scheduler that says when each is due, and the lists of
- * work the uacreg process must do for them (persist, event routes, ceiling,
- * free).
+ * finds them, the scheduler that says when each is due and the pacer, the
+ * lists of work the uacreg process must do for them (persist, event
+ * routes, ceiling, free), the counters per state and the snapshots events
+ * carry. Other files reach these only through ustore_* functions.
  *
  * Every field of every line is guarded by the one store lock. SIP workers
  * (tm reply callbacks), the RPC process and the uacreg process take it for
