@@ -139,7 +139,7 @@ static counter_def_t ucnt_defs[] = {
 	{&uacreg_cnt_challenges, "auth_challenges", 0, 0, 0,
 		"401/407 challenges answered"},
 	{&uacreg_cnt_new_dialog_learnt, "new_dialog_learnt", 0, 0, 0,
-		"lines that switched to a new dialog (auto)"},
+		"mode 2 lines that learnt they need a new dialog"},
 	{&uacreg_cnt_ceiling, "ceiling_removals", 0, 0, 0,
 		"lines deleted by the failure ceiling"},
 	{&uacreg_cnt_shm_pauses, "shm_pauses", 0, 0, 0,
