@@ -206,3 +206,30 @@ def test_standby_and_graceful_stop(db, kamailio, registrar):
     # node-hi comes back: it takes every line back
     hi.start()
     wait_for(lambda: set(owners().values()) == {"node-hi"}, 10, what="lines back on node-hi")
+
+
+def test_ceiling_exactly_once_across_a_takeover(db, kamailio, registrar):
+    """Wrong password, ceiling 3, its owner killed after failure 1: the
+    survivor carries the count over (from SQL), so the carrier sees exactly
+    3 failing credential REGISTERs in all; the route runs once; the row and
+    its owner row are deleted once."""
+    reg = registrar(users={"w1": "secret"})
+    db.add_line("w1", r_domain=reg.addr, auth_password="wrong", fail_ceiling=3)
+    slow = '\nmodparam("uacreg", "retry_min", 3)\nmodparam("uacreg", "retry_max", 3)'
+    a = kamailio(extra_params=ha_params("node-a") + slow, host="127.0.0.11")
+    b = kamailio(extra_params=ha_params("node-b") + slow, host="127.0.0.12")
+    wait_for(lambda: db.value("SELECT node_id FROM uacreg_owner WHERE l_uuid='w1'")
+             in ("node-a", "node-b"), 20, what="w1 owned")
+    wait_for(lambda: db.value("SELECT fail_count FROM uacreg WHERE l_uuid='w1'") == "1", 20,
+             what="failure 1 written")
+    owner = db.value("SELECT node_id FROM uacreg_owner WHERE l_uuid='w1'")
+    dead, survivor = (a, b) if owner == "node-a" else (b, a)
+    dead.procs.stop(dead.proc, sig=signal.SIGKILL)
+    wait_for(lambda: db.value("SELECT COUNT(*) FROM uacreg WHERE l_uuid='w1'") == "0",
+             LEASE + 20, what="w1 deleted by the survivor")
+    bad = [r for r in reg.requests("w1") if str(r.get("verify")).endswith("bad_response")]
+    assert len(bad) == 3, bad
+    assert db.sql("SELECT COUNT(*) FROM test_events WHERE kind='ceiling'") == [["1"]]
+    assert db.value("SELECT COUNT(*) FROM uacreg_owner WHERE l_uuid='w1'") == "0"
+    assert counter(survivor, "takeovers") == 1
+    assert counter(survivor, "ceiling_removals") == 1
