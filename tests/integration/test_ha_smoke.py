@@ -233,3 +233,67 @@ def test_ceiling_exactly_once_across_a_takeover(db, kamailio, registrar):
     assert db.value("SELECT COUNT(*) FROM uacreg_owner WHERE l_uuid='w1'") == "0"
     assert counter(survivor, "takeovers") == 1
     assert counter(survivor, "ceiling_removals") == 1
+
+
+def test_row_reloaded_on_one_node_only(db, kamailio, registrar):
+    """A row added and reloaded on one node only: the node that should own
+    it loads it itself and registers it, once."""
+    users = {f"r{i}": "secret" for i in range(8)}
+    reg = registrar(users=users)
+    a = kamailio(extra_params=ha_params("node-a"), host="127.0.0.11")
+    b = kamailio(extra_params=ha_params("node-b"), host="127.0.0.12")
+    wait_for(lambda: len(a.rpc("uacreg.nodes")) == 2, 10, what="both nodes live")
+    for u in users:
+        db.add_line(u, r_domain=reg.addr)
+    a.rpc("uacreg.reload")
+    wait_for(lambda: ok_users(reg) == set(users), 15, what="every new line registered")
+    own = {l: o for l, o in db.sql("SELECT l_uuid, node_id FROM uacreg_owner")}
+    assert set(own.values()) == {"node-a", "node-b"}, own  # both took theirs
+    srcs = {}
+    for r in reg.requests():
+        srcs.setdefault(r["user"], set()).add(r["src"].rsplit(":", 1)[0])
+    for u in users:
+        assert srcs[u] == {"127.0.0.11" if own[u] == "node-a" else "127.0.0.12"}
+
+
+def test_paused_node_drops_what_it_lost(db, kamailio, registrar):
+    """SIGSTOP of a node for twice lease_ttl: the other takes its lines over
+    (epoch + 1); after SIGCONT the paused node sends nothing for them until
+    it has claimed them back under a new epoch of its own (active mode gives
+    them back to it)."""
+    import os
+    users = {f"z{i}": "secret" for i in range(12)}
+    reg = registrar(users=users)
+    for u in users:
+        db.add_line(u, r_domain=reg.addr, expires=6)
+    a = kamailio(extra_params=ha_params("node-a"), host="127.0.0.11")
+    b = kamailio(extra_params=ha_params("node-b"), host="127.0.0.12")
+
+    def owners():
+        return {l: (o, int(e)) for l, o, e in
+                db.sql("SELECT l_uuid, IFNULL(node_id, '-'), epoch FROM uacreg_owner")}
+
+    wait_for(lambda: {o for o, _ in owners().values()} == {"node-a", "node-b"}
+             and len(owners()) == len(users), 30, what="lines spread over both nodes")
+    time.sleep(2)
+    own = owners()
+    b_lines = {u for u, (o, _) in own.items() if o == "node-b"}
+    os.killpg(b.proc.pid, signal.SIGSTOP)
+    try:
+        wait_for(lambda: all(owners()[u] == ("node-a", own[u][1] + 1) for u in b_lines),
+                 LEASE + 5, what="node-a took node-b's lines over")
+        time.sleep(max(0, 2 * LEASE - (LEASE + 1)))
+    finally:
+        os.killpg(b.proc.pid, signal.SIGCONT)
+    woke = time.time()
+    # node-b comes back: the hash gives its lines back to it, by a claim
+    wait_for(lambda: all(owners()[u] == ("node-b", own[u][1] + 2) for u in b_lines),
+             20, what="node-b's lines back on node-b (epoch + 2: two claims)")
+    claimed = {l: float(t) for l, t in db.sql(
+        "SELECT l_uuid, UNIX_TIMESTAMP(claimed_at) FROM uacreg_owner")}
+    for r in reg.requests():
+        if r["src"].startswith("127.0.0.12:") and r["t"] >= woke and r["user"] in b_lines:
+            # 10 ms: the database's and the registrar's clock, one machine
+            assert r["t"] >= claimed[r["user"]] - 0.01, (r["user"], r["t"], claimed[r["user"]])
+    assert counter(b, "leases_lost") == len(b_lines)
+    assert counter(a, "takeovers") == len(b_lines)
