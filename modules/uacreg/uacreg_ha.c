@@ -449,7 +449,10 @@ static void uha_act(struct uha_round *r, uint64_t deadline)
 			rc = udb_ha_claim(a->db_id, a->epoch);
 			if(rc != 1)
 				continue; /* another node won, or the database failed */
-			if(ureload_claim(&uuid, (uint32_t)(a->epoch + 1)) < 0) {
+			/* a takeover registers at once; a line nobody ever owned
+			 * starts as at a start-up (start_spread) */
+			if(ureload_claim(&uuid, (uint32_t)(a->epoch + 1), a->epoch > 0)
+					< 0) {
 				/* owned, but its row could not be read: the line is
 				 * owned as loaded and registers from it */
 				ustore_lock();
@@ -473,7 +476,7 @@ static void uha_act(struct uha_round *r, uint64_t deadline)
 			ustore_unlock();
 		} else if(a->what == HA_ADOPT) {
 			/* ours in the table: no statement, the row read again */
-			if(ureload_claim(&uuid, (uint32_t)a->epoch) < 0)
+			if(ureload_claim(&uuid, (uint32_t)a->epoch, 0) < 0)
 				continue;
 		}
 	}

@@ -297,3 +297,20 @@ def test_paused_node_drops_what_it_lost(db, kamailio, registrar):
             assert r["t"] >= claimed[r["user"]] - 0.01, (r["user"], r["t"], claimed[r["user"]])
     assert counter(b, "leases_lost") == len(b_lines)
     assert counter(a, "takeovers") == len(b_lines)
+
+
+def test_first_claims_keep_start_spread(db, kamailio, registrar):
+    """A cluster's first claims start the lines as a start-up does (spread
+    over start_spread); only a takeover registers at once."""
+    users = {f"q{i}": "secret" for i in range(10)}
+    reg = registrar(users=users)
+    for u in users:
+        db.add_line(u, r_domain=reg.addr)
+    a = kamailio(extra_params=ha_params("node-a") + '\nmodparam("uacreg", "start_spread", 60)',
+                 host="127.0.0.11")
+    wait_for(lambda: a.rpc("uacreg.summary")["owned_lines"] == len(users), 10,
+             what="every line owned")
+    time.sleep(2)
+    # each line waits a random 0-60 s: all ten within the first seconds
+    # would be a chance of 1e-10
+    assert len(ok_users(reg)) < len(users)
