@@ -211,6 +211,8 @@ struct uha_round
 };
 
 static int uha_first_renew = 1;
+/* when this node's first renew succeeded (uclock_now ms) */
+static uint64_t uha_live_since = 0;
 /* the main process started the HA process: its stop releases the lines
  * (not a start-up that failed, which owns nothing) */
 static int uha_started = 0;
@@ -446,6 +448,16 @@ static void uha_act(struct uha_round *r, uint64_t deadline)
 		if(uclock_now() >= deadline)
 			continue; /* claims wait for the next round */
 		if(a->what == HA_CLAIM) {
+			/* A line nobody ever owned (epoch 0) waits until this node has
+			 * been live for half a lease: nodes of a cluster started
+			 * together all show up first, and each line is claimed once,
+			 * by the node the hash names, instead of all by the first
+			 * and half of them moving on a moment later. An orphan or a
+			 * released line (epoch > 0) is claimed at once. */
+			if(a->epoch == 0
+					&& uclock_now() - uha_live_since
+							   < (uint64_t)uacreg_lease_ttl * 500)
+				continue;
 			rc = udb_ha_claim(a->db_id, a->epoch);
 			if(rc != 1)
 				continue; /* another node won, or the database failed */
@@ -555,6 +567,8 @@ static void uha_tick(unsigned int ticks, void *param)
 
 	if(udb_ha_renew(uha_first_renew) < 0)
 		return; /* the fence passes: the uacreg process stops sending */
+	if(uha_first_renew)
+		uha_live_since = t0;
 	uha_first_renew = 0;
 	r = pkg_malloc(sizeof(*r));
 	if(r == NULL)
