@@ -12,12 +12,12 @@ LEASE = 4
 N = 20
 
 
-def ha_params(node, mode="active", prio=100):
+def ha_params(node, mode="active", prio=100, lease=LEASE):
     return "\n".join([
         'modparam("uacreg", "ha_mode", "%s")' % mode,
         'modparam("uacreg", "node_id", "%s")' % node,
         'modparam("uacreg", "node_priority", %d)' % prio,
-        'modparam("uacreg", "lease_ttl", %d)' % LEASE,
+        'modparam("uacreg", "lease_ttl", %d)' % lease,
         'modparam("uacreg", "ha_interval_ms", 500)',
         'modparam("uacreg", "rate", 200)',
     ])
@@ -314,3 +314,44 @@ def test_first_claims_keep_start_spread(db, kamailio, registrar):
     # each line waits a random 0-60 s: all ten within the first seconds
     # would be a chance of 1e-10
     assert len(ok_users(reg)) < len(users)
+
+
+def test_nodes_started_together_claim_once(db, kamailio, registrar):
+    """Two nodes started together: every line is claimed once (epoch 1), by
+    the node the hash names, and registered from that node only - no line
+    is taken by the first node up and handed over a moment later."""
+    users = {f"t{i}": "secret" for i in range(30)}
+    reg = registrar(users=users)
+    for u in users:
+        db.add_line(u, r_domain=reg.addr)
+    a = kamailio(extra_params=ha_params("node-a", lease=10), host="127.0.0.11")
+    b = kamailio(extra_params=ha_params("node-b", lease=10), host="127.0.0.12")
+    wait_for(lambda: ok_users(reg) == set(users), 30, what="every line registered")
+    own = {l: (o, int(e)) for l, o, e in db.sql("SELECT l_uuid, node_id, epoch FROM uacreg_owner")}
+    assert {e for _, e in own.values()} == {1}, own
+    assert {o for o, _ in own.values()} == {"node-a", "node-b"}
+    for r in reg.requests():
+        want = "127.0.0.11" if own[r["user"]][0] == "node-a" else "127.0.0.12"
+        assert r["src"].startswith(want + ":"), (r["user"], r["src"], own[r["user"]])
+
+
+def test_ha_off_touches_no_ha_table(db, kamailio, registrar):
+    """ha_mode off (the default): no HA table is written, no HA process
+    runs, uacreg.nodes says so, and the summary shows every line as this
+    node's."""
+    reg = registrar(users={"o1": "secret"})
+    db.add_line("o1", r_domain=reg.addr)
+    k = kamailio()
+    k.wait_state("o1", "registered")
+    assert db.value("SELECT COUNT(*) FROM uacreg_owner") == "0"
+    assert db.value("SELECT COUNT(*) FROM uacreg_node") == "0"
+    assert "uacreg HA" not in k.kamcmd("core.psx")[1]
+    assert "uacreg worker" in k.kamcmd("core.psx")[1]
+    try:
+        k.rpc("uacreg.nodes")
+        assert False, "uacreg.nodes answered with ha_mode off"
+    except Exception as e:
+        assert "ha_mode is off" in str(e)
+    s = k.rpc("uacreg.summary")
+    assert (s["ha_mode"], s["owned_lines"], s["fenced"]) == ("off", 1, 0)
+    assert (k.info("o1")["owner"], k.info("o1")["epoch"]) == ("", 0)
