@@ -355,3 +355,27 @@ def test_ha_off_touches_no_ha_table(db, kamailio, registrar):
     s = k.rpc("uacreg.summary")
     assert (s["ha_mode"], s["owned_lines"], s["fenced"]) == ("off", 1, 0)
     assert (k.info("o1")["owner"], k.info("o1")["epoch"]) == ("", 0)
+
+
+def test_ceiling_keep_and_lost_ceiling(db, kamailio, registrar):
+    """HA ceiling writes are the owner's: a kept line is disabled by its
+    owner (the owner row stays); a line at its ceiling whose owner row moved
+    to another node meanwhile is neither deleted nor disabled here."""
+    reg = registrar(users={"k1": "secret", "k2": "secret"})
+    db.add_line("k1", r_domain=reg.addr, auth_password="wrong", fail_ceiling=2)
+    a = kamailio(extra_params=ha_params("node-a"), host="127.0.0.11",
+                 ceiling_extra='if ($uacreg(l_uuid) == "k1") { uacreg_keep(); }\n'
+                               '\tif ($uacreg(l_uuid) == "k2") { sql_query("ca", "DO SLEEP(3)"); }')
+    wait_for(lambda: db.value("SELECT flags FROM uacreg WHERE l_uuid='k1'") == "1", 20,
+             what="k1 disabled by the ceiling route's keep")
+    assert db.value("SELECT node_id FROM uacreg_owner WHERE l_uuid='k1'") == "node-a"
+    # k2: while its ceiling route runs (3 s), a live node takes it over
+    db.add_line("k2", r_domain=reg.addr, auth_password="wrong", fail_ceiling=2)
+    a.rpc("uacreg.reload")
+    wait_for(lambda: "uacreg-ceiling: k2" in a.log_text(), 20, what="k2's ceiling route")
+    db.sql("INSERT INTO uacreg_node VALUES ('ghost', 100, 'active', NOW(3) + INTERVAL 1 HOUR, NOW(3))")
+    db.sql("UPDATE uacreg_owner SET node_id='ghost', epoch=epoch+1 WHERE l_uuid='k2'")
+    wait_for(lambda: "line [k2]: owned by another node now: not deleted here" in a.log_text(),
+             10, what="the write refused")
+    assert db.value("SELECT COUNT(*) FROM uacreg WHERE l_uuid='k2'") == "1"
+    assert db.value("SELECT node_id FROM uacreg_owner WHERE l_uuid='k2'") == "ghost"
