@@ -37,6 +37,7 @@
 #include "uacreg_send.h"
 #include "uacreg_script.h"
 #include "uacreg_ceiling.h"
+#include "uacreg_ha.h"
 #include "uacreg_worker.h"
 
 /* bounds the work of one tick, so sending is never starved */
@@ -157,6 +158,15 @@ static void uworker_send_due(void)
 		ul = ustore_due_next(env.now);
 		if(ul == NULL)
 			break;
+		/* HA: without a live lease nothing goes (the lines stay due until
+		 * it is renewed); a line of another node, or of nobody, waits
+		 * unscheduled until this node claims it */
+		if(uha_fenced(env.now))
+			break;
+		if(!uha_may_send(ul, env.now)) {
+			ustore_unqueue(ul);
+			continue;
+		}
 		if(!uworker_carrier_admits(ul, env.now))
 			continue; /* moved later in the queue: never blocks others */
 		if(!uworker_shm_admits(ul)) {
@@ -548,6 +558,7 @@ void uworker_tick(unsigned int ticks, void *param)
 		uworker_load(now);
 	}
 	uworker_carrier_work();
+	uha_worker_check(now);
 	uworker_send_due();
 	uworker_run_carrier_events();
 	/* events first: a removed line is freed by its pending work, and its
@@ -570,6 +581,10 @@ static int uworker_unregister_one(struct uline *ul, void *arg)
 	struct line_send act;
 
 	if(ul->sm.expires_at <= b->env.now)
+		return 0;
+	/* HA: never for a line this node does not own, nor without a lease:
+	 * with a shared Contact it would wipe the owner's binding */
+	if(!uha_may_send(ul, b->env.now))
 		return 0;
 	/* nothing can wait for a reply any more: a REGISTER in flight is
 	 * abandoned, and the unregister goes now */

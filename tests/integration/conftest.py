@@ -215,13 +215,16 @@ def db(mariadb):
 
 class Kamailio:
     def __init__(self, procs, workdir, db, extra_params="", ceiling_extra="", request_extra="",
-                 listen2=None, shm_mb=64, cfg_text=None, env=None):
+                 listen2=None, shm_mb=64, cfg_text=None, env=None, host="127.0.0.1"):
         self.procs = procs
         self.env = env
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.addr = f"127.0.0.1:{self.port}"
+        # host: a loopback address of its own (127.0.0.11, ...) for tests
+        # with several nodes
+        self.host = host
+        self.port = free_port(host=host)
+        self.addr = f"{host}:{self.port}"
         self.ctl = self.dir / "ctl.sock"
         self.rpcsock = self.dir / "rpc.sock"
         self.log = self.dir / "kamailio.log"
