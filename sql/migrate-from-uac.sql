@@ -86,3 +86,27 @@ DEALLOCATE PREPARE uacreg_stmt;
 
 INSERT INTO `version` (table_name, table_version) VALUES ('uacreg_archive', '2')
     ON DUPLICATE KEY UPDATE table_version = 2;
+
+-- uacreg HA (modparam ha_mode active/standby; untouched with ha_mode off):
+-- the nodes that share this database and the owner of each line. InnoDB
+-- with primary keys (a MariaDB Galera cluster needs both); every time in
+-- them comes from the database's clock (NOW(3)).
+CREATE TABLE IF NOT EXISTS `uacreg_node` (
+    `node_id` VARCHAR(64) NOT NULL PRIMARY KEY,
+    `priority` INT DEFAULT 100 NOT NULL,
+    `ha_mode` VARCHAR(16) DEFAULT NULL,
+    -- the node is live while lease_until > NOW(3)
+    `lease_until` DATETIME(3) NOT NULL,
+    `started` DATETIME(3) NOT NULL
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS `uacreg_owner` (
+    -- uacreg.l_uuid, with the same collation
+    `l_uuid` VARCHAR(64) NOT NULL PRIMARY KEY,
+    -- NULL: nobody owns the line (released, or never claimed)
+    `node_id` VARCHAR(64) DEFAULT NULL,
+    -- raised by exactly one at every claim: guards every write of the owner
+    `epoch` BIGINT UNSIGNED DEFAULT 0 NOT NULL,
+    `claimed_at` DATETIME(3) DEFAULT NULL,
+    KEY node_id_idx (`node_id`)
+) ENGINE=InnoDB;
