@@ -61,14 +61,14 @@ def test_ha_off_every_node_registers_every_line(db, registrar, ha_cluster):
 # --- steady state ---------------------------------------------------------------
 
 def test_steady_state_two_nodes_one_source_per_aor(db, registrar, ha_cluster):
-    """60 lines on 2 active nodes, refreshing every 8 s, 30 s watched: every
+    """60 lines on 2 active nodes, refreshing every 8 s, 20 s watched: every
     line registered, none from two sources, the lines spread over both."""
     r = registrar()
     lines = add_lines(db, r, 60, expires=10)
     c = ha_cluster(2, lease_ttl=TTL)
     owners = c.wait_settled(lines, r, timeout=40)
     t0 = time.time()
-    time.sleep(30)  # intentional: the window watched
+    time.sleep(20)  # intentional: the window watched
     t1 = time.time()
 
     assert r.aors_from_several_sources(t0, t1) == []

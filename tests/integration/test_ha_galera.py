@@ -71,6 +71,38 @@ def test_galera_forms_a_three_node_cluster(galera):
     galera.nodes[2].sql(f"DROP DATABASE {name}")
 
 
+def test_galera_two_claims_of_one_line_on_two_nodes_one_wins(galera, gdb):
+    """The claim's compare-and-set on Galera: the same UPDATE ... WHERE
+    node_id IS NULL sent at once to g1 and g2 commits on one; the other
+    fails certification, MariaDB retries it (wsrep_retry_autocommit) and it
+    matches 0 rows. The epoch is raised once. (The database's side of the
+    design, whatever the module sends.)"""
+    import subprocess
+    rows = [f"c{i:02d}" for i in range(20)]
+    gdb.sql("INSERT INTO uacreg_owner (l_uuid, node_id, epoch) VALUES " +
+            ", ".join(f"('{r}', NULL, 0)" for r in rows))
+    wait_for(lambda: galera.nodes[1].sql("SELECT COUNT(*) FROM uacreg_owner", gdb.name) == [["20"]],
+             10, what="the rows on g2")
+    for r in rows:
+        qs = [f"UPDATE uacreg_owner SET node_id='n{i + 1}', epoch=epoch+1, claimed_at=NOW(3) "
+              f"WHERE l_uuid='{r}' AND node_id IS NULL; SELECT ROW_COUNT();" for i in range(2)]
+        ps = [subprocess.Popen(
+            ["mariadb", "--no-defaults", "-S", str(node.sock), "-uroot", "-N", "-B", gdb.name],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for node in galera.nodes[:2]]
+        outs = [p.communicate(q, timeout=30) for p, q in zip(ps, qs)]
+        won = [o[0].strip() == "1" for o in outs]
+        # a loser either matched 0 rows or (retries exhausted) got a deadlock error
+        for o, w in zip(outs, won):
+            assert w or o[0].strip() == "0" or "Deadlock" in o[1], o
+        assert sum(won) == 1, (r, outs)
+        winner = "n1" if won[0] else "n2"
+        for node in galera.nodes:
+            wait_for(lambda: node.sql(f"SELECT node_id, epoch FROM uacreg_owner WHERE l_uuid='{r}'",
+                                      gdb.name) == [[winner, "1"]], 10,
+                     what=f"{r} owned by {winner} with epoch 1 on {node.name}")
+
+
 def test_galera_isolated_node_stops_sending_others_take_its_lines(galera, gdb, registrar,
                                                                   ha_cluster):
     r = registrar()
