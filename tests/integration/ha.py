@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import CFG_TEMPLATE, Kamailio, wait_for
+from conftest import CFG_TEMPLATE, Kamailio
 
 HOSTS = ["127.0.0.11", "127.0.0.12", "127.0.0.13"]
 

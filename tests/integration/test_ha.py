@@ -130,7 +130,7 @@ def test_sigkill_survivor_takes_every_line_within_lease_ttl(db, registrar, ha_cl
     assert s["owned_lines"] == 40
     got = c[1].rpc("cnt.grp_get_all", "uacreg")
     assert int(got["takeovers"]) >= len(dead)
-    assert f"uacreg: HA: node n2 took over" in c[1].log_text()
+    assert "uacreg: HA: node n2 took over" in c[1].log_text()
 
 
 # --- SIGSTOP / SIGCONT -----------------------------------------------------------
