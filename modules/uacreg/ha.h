@@ -26,8 +26,8 @@
  * it read and what it believed. No SQL, no lock, no clock of its own: the
  * glue (uacreg_ha.c) reads the tables and carries the decisions out.
  */
-#ifndef UACREG_HA_H
-#define UACREG_HA_H
+#ifndef UACREG_HA_CORE_H
+#define UACREG_HA_CORE_H
 
 #include <stdint.h>
 #include "ur_str.h"

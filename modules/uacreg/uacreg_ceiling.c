@@ -29,6 +29,7 @@
 #include "uacreg_db.h"
 #include "uacreg_script.h"
 #include "uacreg_worker.h"
+#include "uacreg_ha.h"
 #include "uacreg_ceiling.h"
 
 counter_handle_t uacreg_cnt_ceiling;
@@ -67,6 +68,15 @@ static int uceiling_sql(const struct usnap *snap, const struct udb_loaded *ld,
 		return -1;
 	ustore_lock();
 	ul = uceiling_flow_line(id, gen);
+	if(rc == 2) {
+		/* HA: another node owns the line now; its ceiling is its own */
+		if(ul)
+			ul->in_ceiling = 0;
+		ustore_unlock();
+		LM_NOTICE("line [%s]: owned by another node now: not %s here\n",
+				snap->l_uuid, keep ? "disabled" : "deleted");
+		return 0;
+	}
 	if(rc == 1) {
 		if(ul)
 			ul->in_ceiling = 0;
@@ -175,6 +185,22 @@ int uceiling_run(struct usnap *snap, const struct udb_loaded *ld, uint32_t id,
 		ustore_unlock();
 		if(ul == NULL)
 			what &= ~UL_P_CEILING;
+	}
+	if((what & UL_P_CEILING) && uacreg_ha_mode != HA_OFF) {
+		/* HA: the route runs on the line's owner only, once: a node that
+		 * lost the line (its count write changed nothing) leaves it to
+		 * the owner */
+		rc = ld->ha_owned ? udb_ha_owns(ld->db_id, ld->ha_epoch) : 0;
+		if(rc < 0) {
+			uceiling_db_failed(snap->l_uuid, "the owner check");
+		} else if(rc == 0) {
+			LM_NOTICE("line [%s]: at its ceiling, but owned by another "
+					  "node now: the route runs there\n",
+					snap->l_uuid);
+			what &= ~(UL_P_CEILING | UL_P_DELETE);
+		} else {
+			rc = 0;
+		}
 	}
 	if((what & UL_P_CEILING) && rc == 0) {
 		keep = uscript_run_ceiling(snap);

@@ -23,6 +23,7 @@
  * column list, rows read into struct row, and the writes the lines owe.
  * What a reload does with the rows it reads is uacreg_reload.c's.
  */
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@
 #include "../../core/mem/shm_mem.h"
 #include "../../lib/srdb1/db.h"
 #include "uacreg_db.h"
+#include "uacreg_ha.h"
 
 #define UDB_FETCH_ROWS 1000
 
@@ -456,6 +458,8 @@ void udb_loaded_fill(struct udb_loaded *ld, const struct uline *ul)
 	ld->ceiling = ul->sm.fail_ceiling;
 	ld->fail_count = ul->db_count;
 	ld->inull = ul->row_inull;
+	ld->ha_owned = ul->ha_owner == UHA_SELF;
+	ld->ha_epoch = ul->ha_epoch;
 }
 
 /* one condition of the ceiling's write: column = loaded value, NULL-safe
@@ -486,6 +490,9 @@ static void udb_cond_int(db_op_t *op, db_val_t *v, int64_t val, int is_null)
 	VAL_BIGINT(v) = (long long)val;
 	*op = OP_EQ;
 }
+
+static int udb_ha_ceiling_write(const struct udb_loaded *ld, int keep,
+		db_key_t *keys, db_op_t *ops, db_val_t *vals, int n);
 
 int udb_ceiling_write(const struct udb_loaded *ld, int keep)
 {
@@ -526,6 +533,8 @@ int udb_ceiling_write(const struct udb_loaded *ld, int keep)
 				ld->inull & ROW_N_FAIL_COUNT);
 		n++;
 	}
+	if(uacreg_ha_mode != HA_OFF)
+		return udb_ha_ceiling_write(ld, keep, keys, ops, vals, n);
 	if(keep) {
 		rc = udb_update_int(keys, ops, vals, n, UDB_C_FLAGS,
 				(int)(ld->flags | ROW_FLAG_DISABLED));
@@ -540,4 +549,324 @@ int udb_ceiling_write(const struct udb_loaded *ld, int keep)
 	if(rc < 0)
 		return -1;
 	return rc > 0 ? 1 : 0;
+}
+
+/* --- HA statements (uacreg_ha.c; only with ha_mode on) ---
+ *
+ * The text of these statements holds table names (modparams), this node's
+ * node_id (checked by ha_node_id_valid: no quote, no space) and integers,
+ * never a value from a row: a line is named by its row's integer `id`,
+ * joined to the owner table by l_uuid inside the statement. */
+
+#define UDB_HA_SQL_MAX 1024
+
+/* a statement that returns no rows: the rows it changed, or -1 */
+static int udb_ha_exec(const char *fmt, ...)
+{
+	char buf[UDB_HA_SQL_MAX];
+	va_list ap;
+	str q;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if(n < 0 || n >= (int)sizeof(buf)) {
+		LM_ERR("HA statement too long\n");
+		return -1;
+	}
+	if(udb_connect() < 0)
+		return -1;
+	q.s = buf;
+	q.len = n;
+	if(udb_dbf.raw_query(udb_con, &q, NULL) < 0)
+		return -1;
+	return udb_dbf.affected_rows(udb_con);
+}
+
+/* a statement that returns rows; the caller frees *res (udb_ha_free) */
+static int udb_ha_select(db1_res_t **res, const char *fmt, ...)
+{
+	char buf[UDB_HA_SQL_MAX];
+	va_list ap;
+	str q;
+	int n;
+
+	*res = NULL;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if(n < 0 || n >= (int)sizeof(buf)) {
+		LM_ERR("HA statement too long\n");
+		return -1;
+	}
+	if(udb_connect() < 0)
+		return -1;
+	q.s = buf;
+	q.len = n;
+	if(udb_dbf.raw_query(udb_con, &q, res) < 0 || *res == NULL) {
+		if(*res)
+			udb_dbf.free_result(udb_con, *res);
+		*res = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+#define UDB_T(x) (x).len, (x).s
+#define UDB_NODE UDB_T(uacreg_node_id)
+
+int udb_ha_renew(int first)
+{
+	/* the lease is the database's clock: NOW(3) on the server, for every
+	 * node alike */
+	return udb_ha_exec(
+				   "INSERT INTO `%.*s` (node_id, priority, ha_mode, "
+				   "lease_until, started) VALUES ('%.*s', %d, '%s', NOW(3) + "
+				   "INTERVAL %d SECOND, NOW(3)) ON DUPLICATE KEY UPDATE "
+				   "priority = VALUES(priority), ha_mode = VALUES(ha_mode), "
+				   "lease_until = VALUES(lease_until)%s",
+				   UDB_T(uacreg_node_table), UDB_NODE, uacreg_node_priority,
+				   ha_mode_name(uacreg_ha_mode), uacreg_lease_ttl,
+				   first ? ", started = VALUES(started)" : "")
+						   < 0
+				   ? -1
+				   : 0;
+}
+
+int udb_ha_end_lease(void)
+{
+	return udb_ha_exec("UPDATE `%.*s` SET lease_until = NOW(3) WHERE "
+					   "node_id = '%.*s'",
+			UDB_T(uacreg_node_table), UDB_NODE);
+}
+
+int udb_ha_nodes(struct uha_node_info *nodes, int max)
+{
+	db1_res_t *res;
+	db_val_t *v;
+	ur_str_t s;
+	int i, n = 0;
+
+	if(udb_ha_select(&res,
+			   "SELECT node_id, priority, ha_mode, lease_until > NOW(3), "
+			   "TIMESTAMPDIFF(MICROSECOND, NOW(3), lease_until) DIV 1000 "
+			   "FROM `%.*s` ORDER BY node_id",
+			   UDB_T(uacreg_node_table))
+			< 0)
+		return -1;
+	for(i = 0; i < RES_ROW_N(res) && n < max; i++) {
+		v = ROW_VALUES(&RES_ROWS(res)[i]);
+		udb_val_str(&v[0], &s);
+		if(s.len == 0 || s.len > HA_NODE_ID_MAX)
+			continue;
+		memset(&nodes[n], 0, sizeof(nodes[n]));
+		memcpy(nodes[n].id, s.s, s.len);
+		nodes[n].priority = (int)udb_val_int(&v[1], 100, NULL);
+		udb_val_str(&v[2], &s);
+		if(s.len >= sizeof(nodes[n].mode))
+			s.len = sizeof(nodes[n].mode) - 1;
+		if(s.len)
+			memcpy(nodes[n].mode, s.s, s.len);
+		nodes[n].alive = udb_val_int(&v[3], 0, NULL) != 0;
+		nodes[n].lease_left_ms = udb_val_int(&v[4], 0, NULL);
+		n++;
+	}
+	udb_dbf.free_result(udb_con, res);
+	return n;
+}
+
+int udb_ha_owner_select(struct udb_cursor *c)
+{
+	static str cn[3] = {
+			str_init("l_uuid"), str_init("node_id"), str_init("epoch")};
+	db_key_t cols[3] = {&cn[0], &cn[1], &cn[2]};
+	db1_res_t *res = NULL;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if(udb_connect() < 0)
+		return -1;
+	if(udb_dbf.use_table(udb_con, &uacreg_owner_table) < 0)
+		return -1;
+	if(DB_CAPABILITY(udb_dbf, DB_CAP_FETCH)) {
+		rc = udb_dbf.query(udb_con, 0, 0, 0, cols, 0, 3, 0, 0);
+		if(rc == 0)
+			rc = udb_dbf.fetch_result(udb_con, &res, UDB_FETCH_ROWS);
+		c->chunked = 1;
+	} else {
+		rc = udb_dbf.query(udb_con, 0, 0, 0, cols, 0, 3, 0, &res);
+	}
+	if(rc != 0 || res == NULL) {
+		if(res)
+			udb_dbf.free_result(udb_con, res);
+		return -1;
+	}
+	c->res = res;
+	c->ncols = 3;
+	return 0;
+}
+
+int udb_ha_owner_row(
+		struct udb_cursor *c, ur_str_t *l_uuid, ur_str_t *node, uint64_t *epoch)
+{
+	db_val_t *v;
+
+	if(c->res == NULL || c->next >= RES_ROW_N(c->res))
+		return 0;
+	v = ROW_VALUES(&RES_ROWS(c->res)[c->next++]);
+	udb_val_str(&v[0], l_uuid);
+	udb_val_str(&v[1], node);
+	*epoch = (uint64_t)udb_val_int(&v[2], 0, NULL);
+	return 1;
+}
+
+int udb_ha_insert_missing(void)
+{
+	/* unowned rows for the lines that have none; claims follow */
+	return udb_ha_exec(
+			"INSERT IGNORE INTO `%.*s` (l_uuid, node_id, epoch) SELECT "
+			"u.l_uuid, NULL, 0 FROM `%.*s` u LEFT JOIN `%.*s` o ON o.l_uuid "
+			"= u.l_uuid WHERE o.l_uuid IS NULL AND u.l_uuid <> ''",
+			UDB_T(uacreg_owner_table), UDB_T(uacreg_db_table),
+			UDB_T(uacreg_owner_table));
+}
+
+int udb_ha_cleanup(void)
+{
+	return udb_ha_exec("DELETE o FROM `%.*s` o LEFT JOIN `%.*s` u ON u.l_uuid "
+					   "= o.l_uuid WHERE u.l_uuid IS NULL",
+			UDB_T(uacreg_owner_table), UDB_T(uacreg_db_table));
+}
+
+int udb_ha_claim(uint64_t db_id, uint64_t epoch)
+{
+	/* compare-and-set: the epoch this node read, and no live owner -
+	 * checked by the statement itself, so two nodes never both win (on
+	 * Galera the loser fails certification) */
+	return udb_ha_exec(
+			"UPDATE `%.*s` o JOIN `%.*s` u ON u.l_uuid = o.l_uuid SET "
+			"o.node_id = '%.*s', o.epoch = %llu, o.claimed_at = NOW(3) WHERE "
+			"u.id = %llu AND o.epoch = %llu AND (o.node_id IS NULL OR NOT "
+			"EXISTS (SELECT 1 FROM `%.*s` n WHERE n.node_id = o.node_id AND "
+			"n.lease_until > NOW(3)))",
+			UDB_T(uacreg_owner_table), UDB_T(uacreg_db_table), UDB_NODE,
+			(unsigned long long)epoch + 1, (unsigned long long)db_id,
+			(unsigned long long)epoch, UDB_T(uacreg_node_table));
+}
+
+int udb_ha_release(uint64_t db_id, uint64_t epoch)
+{
+	return udb_ha_exec(
+			"UPDATE `%.*s` o JOIN `%.*s` u ON u.l_uuid = o.l_uuid SET "
+			"o.node_id = NULL WHERE u.id = %llu AND o.node_id = '%.*s' AND "
+			"o.epoch = %llu",
+			UDB_T(uacreg_owner_table), UDB_T(uacreg_db_table),
+			(unsigned long long)db_id, UDB_NODE, (unsigned long long)epoch);
+}
+
+int udb_ha_release_all(void)
+{
+	return udb_ha_exec("UPDATE `%.*s` SET node_id = NULL WHERE node_id = "
+					   "'%.*s'",
+			UDB_T(uacreg_owner_table), UDB_NODE);
+}
+
+/* the owner condition of a line's row u, as this node holds it */
+#define UDB_OWNED_BY_US                                                       \
+	"EXISTS (SELECT 1 FROM `%.*s` o WHERE o.l_uuid = u.l_uuid AND o.node_id " \
+	"= '%.*s' AND o.epoch = %llu)"
+
+int udb_ha_write_count(uint64_t db_id, uint32_t count, uint64_t epoch)
+{
+	if(!udb_has_ext)
+		return 1;
+	return udb_ha_exec("UPDATE `%.*s` u SET u.fail_count = %u WHERE u.id = "
+					   "%llu AND " UDB_OWNED_BY_US,
+			UDB_T(uacreg_db_table), count, (unsigned long long)db_id,
+			UDB_T(uacreg_owner_table), UDB_NODE, (unsigned long long)epoch);
+}
+
+int udb_ha_owns(uint64_t db_id, uint64_t epoch)
+{
+	db1_res_t *res;
+	int n;
+
+	if(udb_ha_select(&res,
+			   "SELECT COUNT(*) FROM `%.*s` u WHERE u.id = %llu AND "
+			   "" UDB_OWNED_BY_US,
+			   UDB_T(uacreg_db_table), (unsigned long long)db_id,
+			   UDB_T(uacreg_owner_table), UDB_NODE, (unsigned long long)epoch)
+			< 0)
+		return -1;
+	n = RES_ROW_N(res) > 0
+				? (int)udb_val_int(ROW_VALUES(&RES_ROWS(res)[0]), 0, NULL)
+				: 0;
+	udb_dbf.free_result(udb_con, res);
+	return n > 0 ? 1 : 0;
+}
+
+/* The ceiling's write in HA mode: one transaction that first takes the
+ * line's owner row as this node holds it (node and epoch) - deletes it with
+ * the row, or locks it for the disable - then writes the row as ever. A
+ * node that lost the line writes nothing (2); on Galera the owner row in
+ * the write set makes a concurrent claim and this write conflict, so only
+ * one of them commits. */
+static int udb_ha_ceiling_write(const struct udb_loaded *ld, int keep,
+		db_key_t *keys, db_op_t *ops, db_val_t *vals, int n)
+{
+	db1_res_t *res = NULL;
+	int rc, own;
+
+	if(!ld->ha_owned)
+		return 2;
+	if(udb_connect() < 0)
+		return -1;
+	if(udb_dbf.start_transaction == NULL
+			|| udb_dbf.start_transaction(udb_con, DB_LOCKING_NONE) < 0)
+		return -1;
+	if(keep) {
+		own = -1;
+		if(udb_ha_select(&res,
+				   "SELECT COUNT(*) FROM `%.*s` u WHERE u.id = %llu AND "
+				   "" UDB_OWNED_BY_US " FOR UPDATE",
+				   UDB_T(uacreg_db_table), (unsigned long long)ld->db_id,
+				   UDB_T(uacreg_owner_table), UDB_NODE,
+				   (unsigned long long)ld->ha_epoch)
+				== 0) {
+			own = RES_ROW_N(res) > 0 ? (int)udb_val_int(
+						  ROW_VALUES(&RES_ROWS(res)[0]), 0, NULL)
+									 : 0;
+			udb_dbf.free_result(udb_con, res);
+		}
+	} else {
+		own = udb_ha_exec("DELETE o FROM `%.*s` o JOIN `%.*s` u ON u.l_uuid "
+						  "= o.l_uuid WHERE u.id = %llu AND o.node_id = "
+						  "'%.*s' AND o.epoch = %llu",
+				UDB_T(uacreg_owner_table), UDB_T(uacreg_db_table),
+				(unsigned long long)ld->db_id, UDB_NODE,
+				(unsigned long long)ld->ha_epoch);
+	}
+	if(own <= 0) {
+		udb_dbf.abort_transaction(udb_con);
+		return own < 0 ? -1 : 2;
+	}
+	if(keep) {
+		rc = udb_update_int(keys, ops, vals, n, UDB_C_FLAGS,
+				(int)(ld->flags | ROW_FLAG_DISABLED));
+	} else {
+		rc = udb_use_table();
+		if(rc == 0)
+			rc = udb_dbf.delete(udb_con, keys, ops, vals, n);
+	}
+	if(rc >= 0)
+		rc = udb_dbf.affected_rows(udb_con);
+	if(rc <= 0) {
+		/* the row changed (0), or an error: the owner row stays too */
+		udb_dbf.abort_transaction(udb_con);
+		return rc < 0 ? -1 : 0;
+	}
+	if(udb_dbf.end_transaction(udb_con) < 0)
+		return -1;
+	return 1;
 }

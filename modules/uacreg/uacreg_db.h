@@ -72,6 +72,9 @@ struct udb_loaded
 	uint64_t db_id;
 	int64_t expires, flags, reg_delay, dialog, ceiling, fail_count;
 	uint32_t inull; /* ROW_N_* */
+	/* HA: this node owned the line, at this epoch (guards the writes) */
+	int ha_owned;
+	uint64_t ha_epoch;
 	str s[ROW_STR_COUNT];
 	char data[ROW_STR_COUNT * ROW_MAX_STR];
 };
@@ -80,7 +83,39 @@ void udb_loaded_fill(struct udb_loaded *ld, const struct uline *ul);
 /* The ceiling's write: deletes the row (keep: sets its flags bit 0) only
  * when it is still, in every column, the row the line was loaded from; the
  * check is the statement's own WHERE. 1 written, 0 the row is gone or not
- * the loaded one (an admin's change wins), -1 database error. */
+ * the loaded one (an admin's change wins), -1 database error; in HA mode
+ * 2: this node no longer owns the line (nothing written, the owner runs
+ * its own ceiling). */
 int udb_ceiling_write(const struct udb_loaded *ld, int keep);
+
+/* HA statements (uacreg_ha.c), on this process' connection. Integers and
+ * this node's node_id only: a line is named by its row's id. */
+struct uha_node_info;
+/* this node's lease: lease_until = NOW(3) + lease_ttl (first: its
+ * started column too); 0 or -1 */
+int udb_ha_renew(int first);
+/* lease_until = NOW(3): a graceful stop */
+int udb_ha_end_lease(void);
+/* the node table, up to max rows; their number or -1 */
+int udb_ha_nodes(struct uha_node_info *nodes, int max);
+/* the owner table, a chunk at a time (udb_cursor_more/close) */
+int udb_ha_owner_select(struct udb_cursor *c);
+/* next owner row of the chunk: 1, 0 at its end; node empty = NULL */
+int udb_ha_owner_row(struct udb_cursor *c, ur_str_t *l_uuid, ur_str_t *node,
+		uint64_t *epoch);
+/* unowned owner rows for the uacreg rows that have none; rows or -1 */
+int udb_ha_insert_missing(void);
+/* owner rows whose l_uuid is no longer in uacreg; rows or -1 */
+int udb_ha_cleanup(void);
+/* claim: epoch -> epoch + 1 when unowned or its owner's lease expired;
+ * 1 won, 0 lost, -1 error */
+int udb_ha_claim(uint64_t db_id, uint64_t epoch);
+/* node_id = NULL where it is this node at epoch; rows or -1 */
+int udb_ha_release(uint64_t db_id, uint64_t epoch);
+int udb_ha_release_all(void);
+/* fail_count, only while this node owns the line at epoch: rows or -1 */
+int udb_ha_write_count(uint64_t db_id, uint32_t count, uint64_t epoch);
+/* 1 this node owns the line at epoch, 0 not, -1 error */
+int udb_ha_owns(uint64_t db_id, uint64_t epoch);
 
 #endif

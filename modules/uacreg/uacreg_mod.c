@@ -42,6 +42,7 @@
 #include "uacreg_worker.h"
 #include "uacreg_send.h"
 #include "uacreg_ceiling.h"
+#include "uacreg_ha.h"
 
 MODULE_VERSION
 
@@ -117,6 +118,12 @@ static counter_def_t ucnt_defs[] = {
 		"times a carrier started refusing every line"},
 	{&uacreg_cnt_carrier_outages, "carrier_outages", 0, 0, 0,
 		"times a carrier stopped answering every line"},
+	{&uacreg_cnt_takeovers, "takeovers", 0, 0, 0,
+		"HA: lines claimed that another node owned before"},
+	{&uacreg_cnt_leases_lost, "leases_lost", 0, 0, 0,
+		"HA: lines this node lost to another"},
+	{&uacreg_cnt_fenced, "fenced", 0, 0, 0,
+		"HA: times this node stopped sending for want of a lease"},
 	{0, 0, 0, 0, 0, 0}
 };
 /* clang-format on */
@@ -232,6 +239,8 @@ static int mod_init(void)
 		return -1;
 	if(udb_init() < 0 || ureload_init() < 0)
 		return -1;
+	if(uha_init() < 0)
+		return -1;
 	uworker_init();
 	/* a tenth of a second's worth, so a tick never bursts */
 	burst = uacreg_rate > 10 ? (uint32_t)uacreg_rate / 10 : 1;
@@ -258,12 +267,13 @@ static int child_init(int rank)
 			return -1;
 		}
 	}
-	return 0;
+	return uha_child_init(rank);
 }
 
 static void mod_destroy(void)
 {
 	uworker_shutdown();
+	uha_shutdown();
 	udb_close();
 	ustore_destroy();
 }
@@ -298,6 +308,13 @@ static param_export_t params[] = {
 	{"reload_interval",    PARAM_INT, &uacreg_reload_interval},
 	{"reload_guard",       PARAM_INT, &uacreg_reload_guard},
 	{"unregister_on_shutdown", PARAM_INT, &uacreg_unregister_on_shutdown},
+	{"ha_mode",            PARAM_STR, &uacreg_ha_mode_param},
+	{"node_id",            PARAM_STR, &uacreg_node_id},
+	{"node_priority",      PARAM_INT, &uacreg_node_priority},
+	{"lease_ttl",          PARAM_INT, &uacreg_lease_ttl},
+	{"ha_interval_ms",     PARAM_INT, &uacreg_ha_interval_ms},
+	{"node_table",         PARAM_STR, &uacreg_node_table},
+	{"owner_table",        PARAM_STR, &uacreg_owner_table},
 	{"auth_realm_avp",     PARAM_STR, &uacreg_auth_realm_avp},
 	{"auth_username_avp",  PARAM_STR, &uacreg_auth_username_avp},
 	{"auth_password_avp",  PARAM_STR, &uacreg_auth_password_avp},

@@ -34,6 +34,7 @@
 #include "../../core/mem/mem.h"
 #include "uacreg_db.h"
 #include "uacreg_reload.h"
+#include "uacreg_ha.h"
 #include "uacreg_send.h"
 
 /* the uacreg process retries the first load this often (uacreg_worker.c) */
@@ -292,6 +293,18 @@ static void ureload_follow(
 	ustore_apply(nl, line_follow(&nl->sm, old, env));
 }
 
+/* HA: a line that replaces another of the same l_uuid is owned as that
+ * one was (the owner table did not change). Under the lock. */
+static void ureload_keep_owner(const str *uuid, uint8_t owner, uint32_t epoch)
+{
+	struct uline *nl = ustore_find(uuid);
+
+	if(nl == NULL)
+		return;
+	nl->ha_owner = owner;
+	nl->ha_epoch = epoch;
+}
+
 /* one row of a reload, under the lock */
 static void ureload_row(const struct row *r, uint64_t db_id,
 		struct ureload_result *res, const struct line_env *env)
@@ -302,6 +315,8 @@ static void ureload_row(const struct row *r, uint64_t db_id,
 	str uuid;
 	uint64_t fp;
 	struct line_sm gone; /* a line replaced: its REGISTER may be in flight */
+	uint8_t gone_owner = 0;
+	uint32_t gone_epoch = 0;
 	int replaced = 0;
 
 	if(row_validate(r, &why) == 0)
@@ -332,6 +347,8 @@ static void ureload_row(const struct row *r, uint64_t db_id,
 		 * its way out: the row is here, so it starts over as a new line
 		 * instead of being freed with the old one */
 		gone = ul->sm;
+		gone_owner = ul->ha_owner;
+		gone_epoch = ul->ha_epoch;
 		replaced = 1;
 		ustore_drop(ul);
 		ul = NULL;
@@ -341,8 +358,10 @@ static void ureload_row(const struct row *r, uint64_t db_id,
 				   ureload_start_delay(r->reg_delay, env->rnd), NULL)
 				== 0) {
 			res->added++;
-			if(replaced)
+			if(replaced) {
 				ureload_follow(&uuid, &gone, env);
+				ureload_keep_owner(&uuid, gone_owner, gone_epoch);
+			}
 		}
 		return;
 	}
@@ -374,6 +393,7 @@ static void ureload_row(const struct row *r, uint64_t db_id,
 				== 0) {
 			res->changed++;
 			ureload_follow(&uuid, &ul->sm, env);
+			ureload_keep_owner(&uuid, ul->ha_owner, ul->ha_epoch);
 			struct uline *nl = ustore_find(&uuid);
 			if(nl) {
 				/* the column still holds the old count until the
@@ -609,5 +629,68 @@ done:
 	udb_cursor_close(&cur);
 	lock_release(ureload_lock);
 	pkg_free(res);
+	return rc;
+}
+
+int ureload_claim(const str *l_uuid, uint32_t epoch)
+{
+	struct udb_cursor cur;
+	struct line_env env;
+	struct row r;
+	struct uline *ul, *nl;
+	struct socket_info *sock = NULL;
+	const char *why = NULL;
+	uint64_t db_id;
+	int rc = -1;
+
+	memset(&cur, 0, sizeof(cur));
+	lock_get(ureload_lock);
+	if(udb_select(&cur, l_uuid) < 0)
+		goto done;
+	rc = 0;
+	if(udb_cursor_row(&cur, &r, &db_id) == 0)
+		goto done;
+	if(row_validate(&r, &why) == 0)
+		sock = ureload_socket(&r.s[ROW_SOCKET], &why);
+	ustore_lock();
+	env = ustore_env();
+	env.rnd = (uint32_t)kam_rand();
+	ul = ustore_find(l_uuid);
+	if(why || ul == NULL || ureload_leaving(ul)
+			|| (ul->sm.state == LINE_CEILING && ul_ceiling_owed(ul))) {
+		/* an invalid row, a line not loaded yet or on its way out, or a
+		 * ceiling flow of this node still running for it: owned as it
+		 * is, the next reload or round sees to the rest */
+		if(ul) {
+			ul->ha_owner = UHA_SELF;
+			ul->ha_epoch = epoch;
+			ustore_apply(ul, line_refresh(&ul->sm, &env));
+		}
+		ustore_unlock();
+		rc = ul ? 1 : 0;
+		goto done;
+	}
+	/* The line starts anew from the row as SQL has it now: the previous
+	 * owner's failures are in its fail_count (carried over, not reset, not
+	 * doubled), and it registers at once */
+	ustore_take_out(ul);
+	if(ureload_add_line(&r, db_id, sock, &env, 0, NULL) == 0) {
+		ureload_follow(l_uuid, &ul->sm, &env);
+		nl = ustore_find(l_uuid);
+		if(nl) {
+			nl->ha_owner = UHA_SELF;
+			nl->ha_epoch = epoch;
+			rc = 1;
+		}
+	}
+	ul->in_ceiling = 0;
+	if(ul->pending)
+		ul->pending = UL_P_FREE;
+	else
+		ul_free(ul);
+	ustore_unlock();
+done:
+	udb_cursor_close(&cur);
+	lock_release(ureload_lock);
 	return rc;
 }

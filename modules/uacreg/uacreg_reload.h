@@ -75,4 +75,9 @@ int ureload_all(struct ureload_result *res, int force);
  * the row says (the caller refreshes it). */
 int ureload_one(const str *l_uuid);
 
+/* HA: this node just claimed the line at epoch. Its row is read again and
+ * the line starts anew from it, owned, due at once, with the row's
+ * fail_count. 1 done, 0 no such row or line, -1 database error. */
+int ureload_claim(const str *l_uuid, uint32_t epoch);
+
 #endif

@@ -32,6 +32,7 @@
 #include "../../core/mem/mem.h"
 #include "uacreg_reload.h"
 #include "uacreg_rpc.h"
+#include "uacreg_ha.h"
 
 #define URPC_LIST_DEFAULT 100
 /* A line takes up to about 1 KB in a list (255-character l_uuid, r_username
@@ -280,6 +281,9 @@ static void urpc_line(rpc_t *rpc, void *st, const struct uline *ul, int full)
 	rpc->struct_add(
 			st, "s", "fail_class", line_fail_class_name(ul->sm.fail_class));
 	rpc->struct_add(st, "d", "fail_count", (int)ul->sm.fail_count);
+	/* HA: the owner node as last read ("" none) and the epoch */
+	rpc->struct_add(st, "s", "owner", uha_owner_name(ul));
+	rpc->struct_add(st, "d", "epoch", (int)ul->ha_epoch);
 	if(full) {
 		struct carrier *c = carriers_get(&ustore->carriers, ul->cr.cid);
 		rpc->struct_add(st, "s", "carrier", c ? c->key : "");
@@ -644,6 +648,11 @@ static void urpc_summary(rpc_t *rpc, void *ctx)
 		return;
 	ustore_lock();
 	rpc->struct_add(th, "d", "lines", (int)ustore->table.count);
+	rpc->struct_add(th, "s", "ha_mode", ha_mode_name(uacreg_ha_mode));
+	rpc->struct_add(th, "S", "node_id", &uacreg_node_id);
+	rpc->struct_add(th, "d", "owned_lines",
+			uha ? (int)uha->owned_lines : (int)ustore->table.count);
+	rpc->struct_add(th, "d", "fenced", uha_fenced(uclock_now()) ? 1 : 0);
 	/* how long sending has waited for tm to free shared memory (0 = it
 	 * does not wait): the first thing to look at when lines stay NEW */
 	rpc->struct_add(th, "d", "shm_paused_ms",
@@ -813,6 +822,40 @@ static void urpc_reload(rpc_t *rpc, void *ctx)
 	pkg_free(res);
 }
 
+/* HA: the node table as this node's last round read it */
+static void urpc_nodes(rpc_t *rpc, void *ctx)
+{
+	struct uha_node_info *v;
+	uint32_t i, n;
+	void *st;
+
+	if(uha == NULL) {
+		rpc->fault(ctx, 400, "ha_mode is off");
+		return;
+	}
+	v = pkg_malloc(sizeof(*v) * UHA_NODES_MAX);
+	if(v == NULL) {
+		rpc->fault(ctx, 500, "out of memory");
+		return;
+	}
+	ustore_lock();
+	n = uha->nnodes;
+	memcpy(v, uha->nodes, sizeof(*v) * n);
+	ustore_unlock();
+	for(i = 0; i < n; i++) {
+		if(rpc->add(ctx, "{", &st) < 0)
+			break;
+		rpc->struct_add(st, "sdsddd", "node_id", v[i].id, "priority",
+				v[i].priority, "ha_mode", v[i].mode, "alive", v[i].alive,
+				"lease_left_ms", (int)v[i].lease_left_ms, "self",
+				strlen(v[i].id) == (size_t)uacreg_node_id.len
+						&& memcmp(v[i].id, uacreg_node_id.s, uacreg_node_id.len)
+								   == 0);
+		rpc->struct_add(st, "d", "lines", (int)v[i].lines);
+	}
+	pkg_free(v);
+}
+
 static const char *urpc_count_doc[] = {"Number of lines in memory.", 0};
 static const char *urpc_info_doc[] = {
 		"Every field of a line but its secrets: uacreg.info l_uuid, or "
@@ -828,6 +871,11 @@ static const char *urpc_summary_doc[] = {
 		"Lines per state, per failure class and per carrier domain.", 0};
 static const char *urpc_carriers_doc[] = {
 		"Carriers with their state and lines per state: [offset [limit]]", 0};
+static const char *urpc_nodes_doc[] = {
+		"HA: the nodes sharing the table (as this node's last round read "
+		"them): node_id, priority, ha_mode, alive, lease_left_ms, self, "
+		"lines",
+		0};
 static const char *urpc_enable_doc[] = {"Enable a line: l_uuid", 0};
 static const char *urpc_disable_doc[] = {
 		"Unregister and disable a line: l_uuid", 0};
@@ -849,6 +897,7 @@ rpc_export_t urpc_cmds[] = {{"uacreg.count", urpc_count, urpc_count_doc, 0},
 		{"uacreg.list", urpc_list, urpc_list_doc, 0},
 		{"uacreg.summary", urpc_summary, urpc_summary_doc, 0},
 		{"uacreg.carriers", urpc_carriers, urpc_carriers_doc, 0},
+		{"uacreg.nodes", urpc_nodes, urpc_nodes_doc, RET_ARRAY},
 		{"uacreg.enable", urpc_enable, urpc_enable_doc, 0},
 		{"uacreg.disable", urpc_disable, urpc_disable_doc, 0},
 		{"uacreg.refresh", urpc_refresh, urpc_refresh_doc, 0},

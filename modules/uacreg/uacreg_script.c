@@ -163,6 +163,9 @@ enum uscript_field
 	UF_RELOAD_REMOVING, /* event_route[uacreg:reload] only */
 	UF_RELOAD_LINES,
 	UF_RELOAD_GUARD,
+	UF_HA_EVENT, /* HA: "takeover", "lost" or "" */
+	UF_OWNER,
+	UF_EPOCH,
 	UF_COUNT
 };
 
@@ -171,7 +174,7 @@ static const char *const uscript_field_names[UF_COUNT] = {"l_uuid",
 		"auth_proxy", "state", "fail_class", "last_reason", "last_code",
 		"fail_count", "fail_ceiling", "new_dialog", "row_id", "carrier",
 		"carrier_lines", "carrier_state", "reload_removing", "reload_lines",
-		"reload_guard"};
+		"reload_guard", "ha_event", "owner", "epoch"};
 
 /* The name is checked once, when the script is loaded: a typo such as
  * $uacreg(fail_cnt) stops Kamailio at start-up instead of reading $null in
@@ -277,6 +280,14 @@ static int pv_get_uacreg(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 			return pv_get_sintval(msg, param, res, (int)s->fail_ceiling);
 		case UF_NEW_DIALOG:
 			return pv_get_sintval(msg, param, res, s->new_dialog);
+		case UF_HA_EVENT:
+			v = s->ha_event ? s->ha_event : "";
+			break;
+		case UF_OWNER:
+			v = s->owner;
+			break;
+		case UF_EPOCH:
+			return pv_get_sintval(msg, param, res, (int)s->epoch);
 		default: /* a field of another event */
 			return pv_get_null(msg, param, res);
 	}

@@ -44,6 +44,7 @@
 #include "../../core/timer_ticks.h"
 #include "../../core/cfg/cfg_struct.h"
 #include "uacreg_send.h"
+#include "uacreg_ha.h"
 
 /* modparams default_contact (contact_addr for rows without one) and
  * default_socket */
@@ -369,7 +370,7 @@ void usend_register(struct uline *ul, const struct line_send *act)
 	uac_req_t uac_r;
 	dlg_t dlg;
 	uint32_t id, gen, attempt;
-	int ret, built;
+	int ret, built, fenced = 0;
 
 	us = pkg_malloc(sizeof(*us));
 	if(us == NULL || usend_prepare(&ul, act, us) < 0) {
@@ -423,6 +424,14 @@ void usend_register(struct uline *ul, const struct line_send *act)
 	uac_r.cbp = (void *)us->cbp;
 	if(us->sock == NULL && uacreg_default_socket.len > 0)
 		uac_r.ssock = &uacreg_default_socket;
+	/* HA: the fence again, at the last moment (without the lock: one
+	 * aligned word): a process paused between the decision and here (a
+	 * SIGSTOP) must not send on waking up */
+	if(uacreg_ha_mode != HA_OFF && uclock_now() >= uha->fence_until) {
+		fenced = 1;
+		ret = -1;
+		goto failed;
+	}
 	ret = uacreg_tmb.t_request_within(&uac_r);
 	if(ret >= 0)
 		counter_inc(uacreg_cnt_sent);
@@ -434,7 +443,10 @@ failed:
 		ul = ustore_get(id, gen);
 		if(ul) {
 			str uuid = ul_str(ul, ROW_L_UUID);
-			if(built)
+			if(fenced)
+				LM_DBG("line [%.*s]: not sent: no lease (HA)\n", uuid.len,
+						uuid.s);
+			else if(built)
 				LM_ERR("line [%.*s]: tm could not send the REGISTER (local): "
 					   "retry, not counted\n",
 						uuid.len, uuid.s);

@@ -28,6 +28,7 @@
 #include "../../core/mem/shm_mem.h"
 #include "../../core/rand/kam_rand.h"
 #include "uacreg_store.h"
+#include "uacreg_ha.h"
 
 struct ustore *ustore = NULL;
 /* the lines' settings, from the module's parameters (mod_init) */
@@ -387,6 +388,22 @@ static void ustore_queue_event(struct uline *ul)
 	ev->state = ul->sm.state;
 	ev->fail_class = ul->sm.fail_class;
 	ev->code = ul->sm.last_code;
+	ev->ha = UHA_EV_NONE;
+	ev->ha_owner = ul->ha_owner;
+	ev->ha_epoch = ul->ha_epoch;
+}
+
+void ustore_queue_ha_event(struct uline *ul, uint8_t ha)
+{
+	struct ul_event *ev;
+
+	ustore_queue_event(ul);
+	if(ustore->ev_count == 0)
+		return;
+	ev = &ustore->events[(ustore->ev_head + ustore->ev_count - 1)
+						 % UL_EVENT_RING];
+	if(ev->id == ul->id)
+		ev->ha = ha;
 }
 
 static void ustore_queue_carrier_event(uint32_t cid)
@@ -642,6 +659,13 @@ void usnap_fill(struct usnap *s, const struct uline *ul)
 	s->new_dialog = line_uses_new_dialog(&ul->sm, &uacreg_cfg);
 	s->keep = 0;
 	s->defer = 0;
+	s->ha_event = "";
+	s->owner[0] = '\0';
+	s->epoch = ul->ha_epoch;
+	if(uacreg_ha_mode != HA_OFF) {
+		const char *o = uha_owner_name(ul);
+		memcpy(s->owner, o, strlen(o) + 1);
+	}
 	snprintf(s->row_id, sizeof(s->row_id), "%llu",
 			(unsigned long long)ul->db_id);
 	{
@@ -682,6 +706,10 @@ int ustore_pop_event(struct usnap *s, uint32_t *dropped)
 	s->state = ev.state;
 	s->fail_class = ev.fail_class;
 	s->last_code = ev.code;
+	s->ha_event = ev.ha == UHA_EV_TAKEOVER ? "takeover"
+				  : ev.ha == UHA_EV_LOST   ? "lost"
+										   : "";
+	s->epoch = ev.ha_epoch;
 	return 1;
 }
 

@@ -99,13 +99,18 @@ struct uline
 	 * (ustore->state_count, fail_class_count): ustore_apply() moves it */
 	uint8_t counted_state;
 	uint8_t counted_fc;
-	uint8_t stale;			  /* the row in SQL is no longer the loaded one:
+	uint8_t stale; /* the row in SQL is no longer the loaded one:
 								 * the next reload starts the line anew */
+	/* HA: the line's owner as last read (uacreg_ha.h: UHA_NONE, UHA_SELF
+	 * or another node's index in uha->names); only UHA_SELF sends. In
+	 * padding: no byte more a line. */
+	uint8_t ha_owner;
 	struct socket_info *sock; /* from the socket column, NULL = default */
 	/* the row became invalid after the line was loaded: the line runs on
 	 * as loaded (see udb_keep_invalid); a static reason, wall-clock time */
 	const char *row_invalid_why;
 	uint32_t row_invalid_since;
+	uint32_t ha_epoch;		/* HA: the owner row's epoch as last read */
 	struct carrier_line cr; /* the line's carrier (see carrier.h) */
 	/* One allocation a line: the row's strings, then the dynamic ones
 	 * (UL_DYN_COUNT strings back to back from dyn_off, dyn_cap bytes of
@@ -128,6 +133,11 @@ struct ul_event
 	uint8_t state;
 	uint8_t fail_class;
 	uint16_t code;
+	/* HA: UHA_EV_TAKEOVER or UHA_EV_LOST (0: a state change), with the
+	 * owner and epoch it was about */
+	uint8_t ha;
+	uint8_t ha_owner;
+	uint32_t ha_epoch;
 };
 
 #define UL_EVENT_RING 4096
@@ -208,6 +218,11 @@ struct usnap
 	char carrier[CARRIER_KEY_MAX + 1];
 	int carrier_lines;
 	int carrier_state; /* enum carrier_state */
+	/* HA: "takeover", "lost" or "" (a state change), the owner's node_id
+	 * ("" none) and the epoch */
+	const char *ha_event;
+	char owner[64 + 1];
+	uint64_t epoch;
 };
 
 /* s into a snapshot's buffer of ROW_MAX_STR + 1 bytes, 0-terminated */
@@ -302,6 +317,9 @@ int ustore_apply(struct uline *ul, int bits);
  * event_route[uacreg:reload] for it (the latest one, when several came
  * before it could). */
 void ustore_note_reload_held(uint32_t would_remove, uint32_t lines);
+/* Under the lock. Queues event_route[uacreg:state] for a takeover or a
+ * loss of the line (ha: UHA_EV_*). */
+void ustore_queue_ha_event(struct uline *ul, uint8_t ha);
 /* Under the lock. Queues work for the uacreg process. */
 void ustore_pend(struct uline *ul, uint8_t what);
 

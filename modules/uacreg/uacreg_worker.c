@@ -37,6 +37,7 @@
 #include "uacreg_send.h"
 #include "uacreg_script.h"
 #include "uacreg_ceiling.h"
+#include "uacreg_ha.h"
 #include "uacreg_worker.h"
 
 /* bounds the work of one tick, so sending is never starved */
@@ -162,6 +163,15 @@ static void uworker_send_due(void)
 			sched_remove(&ustore->sched, id);
 			continue;
 		}
+		/* HA: without a live lease nothing goes (the lines stay due until
+		 * it is renewed); a line of another node, or of nobody, waits
+		 * unscheduled until this node claims it */
+		if(uha_fenced(env.now))
+			break;
+		if(!uha_may_send(ul, env.now)) {
+			sched_remove(&ustore->sched, id);
+			continue;
+		}
 		if(!uworker_carrier_admits(ul, id, env.now))
 			continue; /* moved later in the queue: never blocks others */
 		if(!uworker_shm_admits(ul)) {
@@ -228,6 +238,25 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 
 	uuid.s = snap->l_uuid;
 	uuid.len = strlen(snap->l_uuid);
+	if((what & UL_P_PERSIST) && uacreg_ha_mode != HA_OFF) {
+		/* HA: only the owner writes, guarded by its epoch; a line this
+		 * node lost has its count written by its owner */
+		if(!ld->ha_owned) {
+			what &= ~UL_P_PERSIST;
+		} else if(udb_ha_write_count(ld->db_id, count, ld->ha_epoch) < 0) {
+			uceiling_db_failed(snap->l_uuid, "the fail_count write");
+			rc = -1;
+		} else {
+			uceiling_db_ok();
+			what &= ~UL_P_PERSIST;
+			ld->fail_count = count;
+			ustore_lock();
+			ul = ustore_get(id, gen);
+			if(ul)
+				ul->db_count = count;
+			ustore_unlock();
+		}
+	}
 	if(what & UL_P_PERSIST) {
 		if(udb_write_count(ld->db_id, &uuid, count) < 0) {
 			uceiling_db_failed(snap->l_uuid, "the fail_count write");
@@ -572,6 +601,7 @@ void uworker_tick(unsigned int ticks, void *param)
 		uworker_load(now);
 	}
 	uworker_carrier_work();
+	uha_worker_check(now);
 	uworker_send_due();
 	uworker_run_carrier_events();
 	/* events first: a removed line is freed by its pending work, and its
@@ -594,6 +624,10 @@ static int uworker_unregister_one(struct uline *ul, void *arg)
 	struct line_send act;
 
 	if(ul->sm.expires_at <= b->env.now)
+		return 0;
+	/* HA: never for a line this node does not own, nor without a lease:
+	 * with a shared Contact it would wipe the owner's binding */
+	if(!uha_may_send(ul, b->env.now))
 		return 0;
 	/* nothing can wait for a reply any more: a REGISTER in flight is
 	 * abandoned, and the unregister goes now */

@@ -221,7 +221,8 @@ class Kamailio:
         self.env = env
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
-        # host: an address of its own on loopback (the HA tests' 127.0.0.11...)
+        # host: a loopback address of its own (127.0.0.11, ...) for tests
+        # with several nodes
         self.host = host
         self.port = free_port(host=host)
         self.addr = f"{host}:{self.port}"
