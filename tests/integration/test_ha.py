@@ -43,7 +43,7 @@ def test_ha_off_every_node_registers_every_line(db, registrar, ha_cluster):
     stock uac does (Kamailio #2624): the harness sees both sources per AOR.
     No HA table is touched."""
     r = registrar()
-    lines = add_lines(db, r, 6)
+    lines = add_lines(db, r, 6, expires=4)
     c = ha_cluster(2, ha_params=False, ha_event_route=False)
     wait_for(lambda: all(len(r.sources().get(l, ())) == 2 for l in lines), 20,
              what="every line registered from both nodes")
@@ -51,7 +51,7 @@ def test_ha_off_every_node_registers_every_line(db, registrar, ha_cluster):
     # what the HA tests assert to be empty is not empty here
     assert r.aors_from_several_sources() == lines
     wait_for(lambda: len(double_registrations(r)) == 6, 20,
-             what="a second REGISTER of each line from its first node")
+             what="refreshes of each line from both nodes, interleaved")
     for n in c:
         assert n.summary()["lines"] == 6
     assert db.value("SELECT COUNT(*) FROM uacreg_owner") == "0"
