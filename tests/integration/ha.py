@@ -259,3 +259,18 @@ def sends_from(registrar, host, since=None, users=None):
     return [r for r in registrar.requests()
             if host_of(r["src"]) == host and (since is None or r["t"] >= since)
             and (users is None or r["user"] in users)]
+
+
+def sends_without_ownership(registrar, db, node, since, lines):
+    """REGISTERs node sent after since for a line it did not own then: a line
+    it does not own now gets none; a line it owns now (claimed again, e.g.
+    after a rebalance) none before its claim (uacreg_owner.claimed_at, the
+    database's clock). Returns [(l_uuid, seconds after since)]."""
+    now = {r[0]: (r[1], float(r[2]) if r[2] != "NULL" else None) for r in db.sql(
+        "SELECT l_uuid, node_id, UNIX_TIMESTAMP(claimed_at) FROM uacreg_owner")}
+    bad = []
+    for x in sends_from(registrar, node.host, since=since, users=set(lines)):
+        owner, claimed = now.get(x["user"], (None, None))
+        if owner != node.node_id or claimed is None or x["t"] < claimed:
+            bad.append((x["user"], round(x["t"] - since, 2)))
+    return bad

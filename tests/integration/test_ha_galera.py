@@ -6,6 +6,8 @@ component and refuses every query: Kamailio node n3 on it cannot renew its
 lease, so it stops sending within lease_ttl; n1 and n2 claim its lines
 after its lease (one compare-and-set each: the claim that loses
 certification sees 0 rows), and no AOR is registered by two nodes at once.
+When g3 is back, n3 takes its share back by claims of its own: one owner
+per line, no row lost.
 """
 import shutil
 import time
@@ -15,7 +17,8 @@ import pytest
 
 from conftest import DB, RUN_DIR, SCHEMA, Procs, wait_for
 from galera import Galera, available
-from ha import add_lines, double_registrations, ha_cluster, sends_from  # noqa: F401
+from ha import (add_lines, double_registrations, ha_cluster, sends_from,  # noqa: F401
+                sends_without_ownership)
 
 TTL = 4
 
@@ -135,3 +138,16 @@ def test_galera_isolated_node_stops_sending_others_take_its_lines(galera, gdb, r
         assert gdb.value("SELECT COUNT(*) FROM uacreg") == "30"
     finally:
         g3.isolate(False)
+    # g3 back in the primary component: n3 renews, takes its share back by
+    # claims of its own, one owner per line, no row lost
+    t_back = time.time()
+    wait_for(g3.ready, 60, what="g3 synced again")
+    final = c.wait_settled(lines, r, timeout=60)
+    assert sorted(final) == lines and {o[0] for o in final.values()} == {"n1", "n2", "n3"}
+    assert c[2].summary()["fenced"] == 0
+    # while cut off, and since, n3 sent nothing for a line it did not own
+    assert sends_without_ownership(r, gdb, c[2], t_iso + TTL, lines) == []
+    assert double_registrations(r, since=t_iso, until=t_back) == {}
+    assert r.aors_from_several_sources(since=time.time() - 3) == []
+    assert all(r.first_ok(l, t_back) is not None for l in lines if final[l][0] == "n3")
+    assert gdb.value("SELECT COUNT(*) FROM uacreg") == "30"
