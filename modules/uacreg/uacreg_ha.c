@@ -191,6 +191,9 @@ struct uha_action
 	uint8_t prev;	  /* the row's owner (uha->names index) */
 };
 
+/* rows another node loaded that this node should own, loaded per round */
+#define UHA_LOADS_MAX 64
+
 struct uha_round
 {
 	struct ha_node nodes[UHA_NODES_MAX];
@@ -203,9 +206,16 @@ struct uha_round
 	struct uha_action *act;
 	uint32_t nact, maxact;
 	uint32_t lost;
+	uint32_t nload;
+	char load[UHA_LOADS_MAX][ROW_MAX_STR + 1];
 };
 
 static int uha_first_renew = 1;
+/* when this node's first renew succeeded (uclock_now ms) */
+static uint64_t uha_live_since = 0;
+/* the main process started the HA process: its stop releases the lines
+ * (not a start-up that failed, which owns nothing) */
+static int uha_started = 0;
 static uint32_t uha_rounds = 0;
 
 /* Under the lock. A line this node gives up or lost: it stops at once and
@@ -264,7 +274,20 @@ static void uha_row(
 	if(key.len == 0)
 		return;
 	ul = ustore_find(&key);
-	if(ul == NULL || ul->id == TABLE_NO_ID || ul->id >= r->nseen)
+	if(ul == NULL) {
+		/* a row this node has not loaded (added, and reloaded on another
+		 * node only): loaded here when this node should own it, claimed
+		 * at the next round */
+		d = ha_desired(uacreg_ha_mode, l_uuid, r->nodes, r->n);
+		if(d >= 0 && d == r->self && r->nload < UHA_LOADS_MAX
+				&& l_uuid.len <= ROW_MAX_STR) {
+			memcpy(r->load[r->nload], l_uuid.s, l_uuid.len);
+			r->load[r->nload][l_uuid.len] = '\0';
+			r->nload++;
+		}
+		return;
+	}
+	if(ul->id == TABLE_NO_ID || ul->id >= r->nseen)
 		return;
 	r->seen[ul->id] = 1;
 	if(ul->sm.state == LINE_REMOVED)
@@ -425,10 +448,23 @@ static void uha_act(struct uha_round *r, uint64_t deadline)
 		if(uclock_now() >= deadline)
 			continue; /* claims wait for the next round */
 		if(a->what == HA_CLAIM) {
+			/* A line nobody ever owned (epoch 0) waits until this node has
+			 * been live for half a lease: nodes of a cluster started
+			 * together all show up first, and each line is claimed once,
+			 * by the node the hash names, instead of all by the first
+			 * and half of them moving on a moment later. An orphan or a
+			 * released line (epoch > 0) is claimed at once. */
+			if(a->epoch == 0
+					&& uclock_now() - uha_live_since
+							   < (uint64_t)uacreg_lease_ttl * 500)
+				continue;
 			rc = udb_ha_claim(a->db_id, a->epoch);
 			if(rc != 1)
 				continue; /* another node won, or the database failed */
-			if(ureload_claim(&uuid, (uint32_t)(a->epoch + 1)) < 0) {
+			/* a takeover registers at once; a line nobody ever owned
+			 * starts as at a start-up (start_spread) */
+			if(ureload_claim(&uuid, (uint32_t)(a->epoch + 1), a->epoch > 0)
+					< 0) {
 				/* owned, but its row could not be read: the line is
 				 * owned as loaded and registers from it */
 				ustore_lock();
@@ -452,13 +488,21 @@ static void uha_act(struct uha_round *r, uint64_t deadline)
 			ustore_unlock();
 		} else if(a->what == HA_ADOPT) {
 			/* ours in the table: no statement, the row read again */
-			if(ureload_claim(&uuid, (uint32_t)a->epoch) < 0)
+			if(ureload_claim(&uuid, (uint32_t)a->epoch, 0) < 0)
 				continue;
 		}
 	}
 	if(any)
 		uha_log_takeovers(r, taken);
 	pkg_free(taken);
+	for(i = 0; i < r->nload && uclock_now() < deadline; i++) {
+		uuid.s = r->load[i];
+		uuid.len = strlen(r->load[i]);
+		if(ureload_one(&uuid) == 1)
+			LM_INFO("uacreg: HA: line [%s] loaded: another node has it in "
+					"its table and this node should own it\n",
+					r->load[i]);
+	}
 }
 
 static void uha_publish(struct uha_round *r, uint64_t t0)
@@ -491,6 +535,25 @@ static int uha_count_node_lines(struct uline *ul, void *arg)
 	return 0;
 }
 
+/* Nodes in other modes would each leave the lines to the other (active
+ * hashes, standby follows priority): said once, until it changes */
+static void uha_check_modes(struct uha_round *r)
+{
+	static int said = 0;
+	const char *mine = ha_mode_name(uacreg_ha_mode);
+	int i, other = -1;
+
+	for(i = 0; i < r->n; i++)
+		if(r->info[i].alive && strcmp(r->info[i].mode, mine) != 0)
+			other = i;
+	if(other >= 0 && !said)
+		LM_ERR("uacreg: HA: node %s runs ha_mode %s, this node %s: every "
+			   "node on one table needs the same ha_mode, or some lines "
+			   "have no owner\n",
+				r->info[other].id, r->info[other].mode, mine);
+	said = other >= 0;
+}
+
 static void uha_tick(unsigned int ticks, void *param)
 {
 	struct uha_round *r;
@@ -504,6 +567,8 @@ static void uha_tick(unsigned int ticks, void *param)
 
 	if(udb_ha_renew(uha_first_renew) < 0)
 		return; /* the fence passes: the uacreg process stops sending */
+	if(uha_first_renew)
+		uha_live_since = t0;
 	uha_first_renew = 0;
 	r = pkg_malloc(sizeof(*r));
 	if(r == NULL)
@@ -525,6 +590,7 @@ static void uha_tick(unsigned int ticks, void *param)
 	}
 	if(r->self < 0)
 		goto out; /* the renew did not show: try again */
+	uha_check_modes(r);
 	ustore_lock();
 	loaded = ustore->table_loaded;
 	r->nseen = ustore->table.nslots;
@@ -579,6 +645,7 @@ int uha_child_init(int rank)
 		LM_ERR("cannot start the uacreg HA process\n");
 		return -1;
 	}
+	uha_started = 1;
 	return 0;
 }
 
@@ -586,7 +653,7 @@ void uha_shutdown(void)
 {
 	int n;
 
-	if(uacreg_ha_mode == HA_OFF || uha == NULL)
+	if(uacreg_ha_mode == HA_OFF || uha == NULL || !uha_started)
 		return;
 	/* every line of this node is released and its lease ends: a survivor
 	 * claims them at its next round instead of after lease_ttl */

@@ -632,7 +632,7 @@ done:
 	return rc;
 }
 
-int ureload_claim(const str *l_uuid, uint32_t epoch)
+int ureload_claim(const str *l_uuid, uint32_t epoch, int at_once)
 {
 	struct udb_cursor cur;
 	struct line_env env;
@@ -672,9 +672,13 @@ int ureload_claim(const str *l_uuid, uint32_t epoch)
 	}
 	/* The line starts anew from the row as SQL has it now: the previous
 	 * owner's failures are in its fail_count (carried over, not reset, not
-	 * doubled), and it registers at once */
+	 * doubled). A line taken over registers at once; a first claim (a new
+	 * row, a start of the cluster) or this node's own line after its
+	 * restart waits its reg_delay and start_spread, as at a start. */
 	ustore_take_out(ul);
-	if(ureload_add_line(&r, db_id, sock, &env, 0, NULL) == 0) {
+	if(ureload_add_line(&r, db_id, sock, &env,
+			   at_once ? 0 : ureload_start_delay(r.reg_delay, env.rnd), NULL)
+			== 0) {
 		ureload_follow(l_uuid, &ul->sm, &env);
 		nl = ustore_find(l_uuid);
 		if(nl) {

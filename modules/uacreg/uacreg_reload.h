@@ -76,8 +76,9 @@ int ureload_all(struct ureload_result *res, int force);
 int ureload_one(const str *l_uuid);
 
 /* HA: this node just claimed the line at epoch. Its row is read again and
- * the line starts anew from it, owned, due at once, with the row's
- * fail_count. 1 done, 0 no such row or line, -1 database error. */
-int ureload_claim(const str *l_uuid, uint32_t epoch);
+ * the line starts anew from it, owned, with the row's fail_count: due at
+ * once (at_once: a takeover), else after its start delay (reg_delay and
+ * start_spread). 1 done, 0 no such row or line, -1 database error. */
+int ureload_claim(const str *l_uuid, uint32_t epoch, int at_once);
 
 #endif

@@ -12,12 +12,12 @@ LEASE = 4
 N = 20
 
 
-def ha_params(node, mode="active", prio=100):
+def ha_params(node, mode="active", prio=100, lease=LEASE):
     return "\n".join([
         'modparam("uacreg", "ha_mode", "%s")' % mode,
         'modparam("uacreg", "node_id", "%s")' % node,
         'modparam("uacreg", "node_priority", %d)' % prio,
-        'modparam("uacreg", "lease_ttl", %d)' % LEASE,
+        'modparam("uacreg", "lease_ttl", %d)' % lease,
         'modparam("uacreg", "ha_interval_ms", 500)',
         'modparam("uacreg", "rate", 200)',
     ])
@@ -233,3 +233,149 @@ def test_ceiling_exactly_once_across_a_takeover(db, kamailio, registrar):
     assert db.value("SELECT COUNT(*) FROM uacreg_owner WHERE l_uuid='w1'") == "0"
     assert counter(survivor, "takeovers") == 1
     assert counter(survivor, "ceiling_removals") == 1
+
+
+def test_row_reloaded_on_one_node_only(db, kamailio, registrar):
+    """A row added and reloaded on one node only: the node that should own
+    it loads it itself and registers it, once."""
+    users = {f"r{i}": "secret" for i in range(8)}
+    reg = registrar(users=users)
+    a = kamailio(extra_params=ha_params("node-a"), host="127.0.0.11")
+    b = kamailio(extra_params=ha_params("node-b"), host="127.0.0.12")
+    wait_for(lambda: len(a.rpc("uacreg.nodes")) == 2, 10, what="both nodes live")
+    for u in users:
+        db.add_line(u, r_domain=reg.addr)
+    a.rpc("uacreg.reload")
+    wait_for(lambda: ok_users(reg) == set(users), 15, what="every new line registered")
+    own = {l: o for l, o in db.sql("SELECT l_uuid, node_id FROM uacreg_owner")}
+    assert set(own.values()) == {"node-a", "node-b"}, own  # both took theirs
+    srcs = {}
+    for r in reg.requests():
+        srcs.setdefault(r["user"], set()).add(r["src"].rsplit(":", 1)[0])
+    for u in users:
+        assert srcs[u] == {"127.0.0.11" if own[u] == "node-a" else "127.0.0.12"}
+
+
+def test_paused_node_drops_what_it_lost(db, kamailio, registrar):
+    """SIGSTOP of a node for twice lease_ttl: the other takes its lines over
+    (epoch + 1); after SIGCONT the paused node sends nothing for them until
+    it has claimed them back under a new epoch of its own (active mode gives
+    them back to it)."""
+    import os
+    users = {f"z{i}": "secret" for i in range(12)}
+    reg = registrar(users=users)
+    for u in users:
+        db.add_line(u, r_domain=reg.addr, expires=6)
+    a = kamailio(extra_params=ha_params("node-a"), host="127.0.0.11")
+    b = kamailio(extra_params=ha_params("node-b"), host="127.0.0.12")
+
+    def owners():
+        return {l: (o, int(e)) for l, o, e in
+                db.sql("SELECT l_uuid, IFNULL(node_id, '-'), epoch FROM uacreg_owner")}
+
+    wait_for(lambda: {o for o, _ in owners().values()} == {"node-a", "node-b"}
+             and len(owners()) == len(users), 30, what="lines spread over both nodes")
+    time.sleep(2)
+    own = owners()
+    b_lines = {u for u, (o, _) in own.items() if o == "node-b"}
+    os.killpg(b.proc.pid, signal.SIGSTOP)
+    try:
+        wait_for(lambda: all(owners()[u] == ("node-a", own[u][1] + 1) for u in b_lines),
+                 LEASE + 5, what="node-a took node-b's lines over")
+        time.sleep(max(0, 2 * LEASE - (LEASE + 1)))
+    finally:
+        os.killpg(b.proc.pid, signal.SIGCONT)
+    woke = time.time()
+    # node-b comes back: the hash gives its lines back to it, by a claim
+    wait_for(lambda: all(owners()[u] == ("node-b", own[u][1] + 2) for u in b_lines),
+             20, what="node-b's lines back on node-b (epoch + 2: two claims)")
+    claimed = {l: float(t) for l, t in db.sql(
+        "SELECT l_uuid, UNIX_TIMESTAMP(claimed_at) FROM uacreg_owner")}
+    for r in reg.requests():
+        if r["src"].startswith("127.0.0.12:") and r["t"] >= woke and r["user"] in b_lines:
+            # 10 ms: the database's and the registrar's clock, one machine
+            assert r["t"] >= claimed[r["user"]] - 0.01, (r["user"], r["t"], claimed[r["user"]])
+    assert counter(b, "leases_lost") == len(b_lines)
+    assert counter(a, "takeovers") == len(b_lines)
+
+
+def test_first_claims_keep_start_spread(db, kamailio, registrar):
+    """A cluster's first claims start the lines as a start-up does (spread
+    over start_spread); only a takeover registers at once."""
+    users = {f"q{i}": "secret" for i in range(10)}
+    reg = registrar(users=users)
+    for u in users:
+        db.add_line(u, r_domain=reg.addr)
+    a = kamailio(extra_params=ha_params("node-a") + '\nmodparam("uacreg", "start_spread", 60)',
+                 host="127.0.0.11")
+    wait_for(lambda: a.rpc("uacreg.summary")["owned_lines"] == len(users), 10,
+             what="every line owned")
+    time.sleep(2)
+    # each line waits a random 0-60 s: all ten within the first seconds
+    # would be a chance of 1e-10
+    assert len(ok_users(reg)) < len(users)
+
+
+def test_nodes_started_together_claim_once(db, kamailio, registrar):
+    """Two nodes started together: every line is claimed once (epoch 1), by
+    the node the hash names, and registered from that node only - no line
+    is taken by the first node up and handed over a moment later."""
+    users = {f"t{i}": "secret" for i in range(30)}
+    reg = registrar(users=users)
+    for u in users:
+        db.add_line(u, r_domain=reg.addr)
+    a = kamailio(extra_params=ha_params("node-a", lease=10), host="127.0.0.11")
+    b = kamailio(extra_params=ha_params("node-b", lease=10), host="127.0.0.12")
+    wait_for(lambda: ok_users(reg) == set(users), 30, what="every line registered")
+    own = {l: (o, int(e)) for l, o, e in db.sql("SELECT l_uuid, node_id, epoch FROM uacreg_owner")}
+    assert {e for _, e in own.values()} == {1}, own
+    assert {o for o, _ in own.values()} == {"node-a", "node-b"}
+    for r in reg.requests():
+        want = "127.0.0.11" if own[r["user"]][0] == "node-a" else "127.0.0.12"
+        assert r["src"].startswith(want + ":"), (r["user"], r["src"], own[r["user"]])
+
+
+def test_ha_off_touches_no_ha_table(db, kamailio, registrar):
+    """ha_mode off (the default): no HA table is written, no HA process
+    runs, uacreg.nodes says so, and the summary shows every line as this
+    node's."""
+    reg = registrar(users={"o1": "secret"})
+    db.add_line("o1", r_domain=reg.addr)
+    k = kamailio()
+    k.wait_state("o1", "registered")
+    assert db.value("SELECT COUNT(*) FROM uacreg_owner") == "0"
+    assert db.value("SELECT COUNT(*) FROM uacreg_node") == "0"
+    assert "uacreg HA" not in k.kamcmd("core.psx")[1]
+    assert "uacreg worker" in k.kamcmd("core.psx")[1]
+    try:
+        k.rpc("uacreg.nodes")
+        assert False, "uacreg.nodes answered with ha_mode off"
+    except Exception as e:
+        assert "ha_mode is off" in str(e)
+    s = k.rpc("uacreg.summary")
+    assert (s["ha_mode"], s["owned_lines"], s["fenced"]) == ("off", 1, 0)
+    assert (k.info("o1")["owner"], k.info("o1")["epoch"]) == ("", 0)
+
+
+def test_ceiling_keep_and_lost_ceiling(db, kamailio, registrar):
+    """HA ceiling writes are the owner's: a kept line is disabled by its
+    owner (the owner row stays); a line at its ceiling whose owner row moved
+    to another node meanwhile is neither deleted nor disabled here."""
+    reg = registrar(users={"k1": "secret", "k2": "secret"})
+    db.add_line("k1", r_domain=reg.addr, auth_password="wrong", fail_ceiling=2)
+    a = kamailio(extra_params=ha_params("node-a"), host="127.0.0.11",
+                 ceiling_extra='if ($uacreg(l_uuid) == "k1") { uacreg_keep(); }\n'
+                               '\tif ($uacreg(l_uuid) == "k2") { sql_query("ca", "DO SLEEP(3)"); }')
+    wait_for(lambda: db.value("SELECT flags FROM uacreg WHERE l_uuid='k1'") == "1", 20,
+             what="k1 disabled by the ceiling route's keep")
+    assert db.value("SELECT node_id FROM uacreg_owner WHERE l_uuid='k1'") == "node-a"
+    # k2: while its ceiling route runs (3 s), a live node takes it over
+    db.add_line("k2", r_domain=reg.addr, auth_password="wrong", fail_ceiling=2)
+    a.rpc("uacreg.reload")
+    wait_for(lambda: "uacreg-ceiling: k2" in a.log_text(), 20, what="k2's ceiling route")
+    db.sql("INSERT INTO uacreg_node VALUES ('ghost', 100, 'active', NOW(3) + INTERVAL 1 HOUR, NOW(3))")
+    db.sql("UPDATE uacreg_owner SET node_id='ghost', epoch=epoch+1 WHERE l_uuid='k2'")
+    wait_for(lambda: "line [k2]: owned by another node now: not deleted here" in a.log_text(),
+             10, what="the write refused")
+    assert db.value("SELECT COUNT(*) FROM uacreg WHERE l_uuid='k2'") == "1"
+    assert db.value("SELECT node_id FROM uacreg_owner WHERE l_uuid='k2'") == "ghost"
