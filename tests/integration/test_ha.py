@@ -297,7 +297,9 @@ def test_graceful_stop_survivor_takes_over_within_one_interval(db, registrar, ha
     wait_for(lambda: all(c.owners()[l][0] == "n2" for l in gone), 10,
              what="n2 to claim n1's released lines")
     took = time.time() - t_exit
-    assert took <= 1.0 + 1.0, f"the takeover took {took:.1f}s after the stop"
+    # one round of n2 (1 s) and the time to see it in SQL; a takeover by
+    # the lease would take 8 s or more
+    assert took <= 1.0 + 1.5, f"the takeover took {took:.1f}s after the stop"
     oks = wait_all_ok(r, gone, t_stop, host="127.0.0.12", timeout=10)
     assert max(oks.values()) - t_exit < 5, "well under lease_ttl (10 s)"
     assert "n1" not in c.live_nodes()
