@@ -128,6 +128,10 @@ def test_sigkill_survivor_takes_every_line_within_lease_ttl(db, registrar, ha_cl
     assert sorted(ev) == sorted((l, owners[l][1] + 1) for l in dead)
     s = c[1].summary()
     assert s["owned_lines"] == 40
+    # the dead node stays listed, expired, without lines
+    nodes = {n["node_id"]: n for n in c[1].nodes()}
+    assert nodes["n1"]["alive"] == 0 and nodes["n1"]["lease_left_ms"] < 0
+    assert nodes["n1"]["lines"] == 0 and nodes["n2"]["lines"] == 40
     got = c[1].rpc("cnt.grp_get_all", "uacreg")
     assert int(got["takeovers"]) >= len(dead)
     assert "uacreg: HA: node n2 took over" in c[1].log_text()
