@@ -202,7 +202,7 @@ struct uha_round
 	int self;		 /* index of this node in nodes[] */
 	uint8_t *seen;	 /* by table id: the owner table has a row */
 	uint32_t nseen;	 /* bytes of seen */
-	int need_insert; /* a line has no owner row */
+	int need_insert; /* lines without an owner row */
 	struct uha_action *act;
 	uint32_t nact, maxact;
 	uint32_t lost;
@@ -217,6 +217,10 @@ static uint64_t uha_live_since = 0;
  * (not a start-up that failed, which owns nothing) */
 static int uha_started = 0;
 static uint32_t uha_rounds = 0;
+/* lines without an owner row at the last round, and when the statement
+ * that creates their rows last ran */
+static int uha_missing = 0;
+static uint32_t uha_missing_round = 0;
 
 /* Under the lock. A line this node gives up or lost: it stops at once and
  * silently - no REGISTER, no unregister (with a shared Contact that would
@@ -338,7 +342,7 @@ static int uha_unseen(struct uline *ul, void *arg)
 		uha_drop(ul, UHA_NONE, 0, 1);
 	else
 		ul->ha_owner = UHA_NONE;
-	r->need_insert = 1;
+	r->need_insert++;
 	return 0;
 }
 
@@ -604,8 +608,17 @@ static void uha_tick(unsigned int ticks, void *param)
 		memset(r->seen, 0, r->nseen + 1);
 		if(uha_read_owners(r) < 0)
 			goto out;
-		if(r->need_insert)
+		/* lines without an owner row: new rows (claimed at the next
+		 * round), or rows deleted in SQL that this node has not reloaded
+		 * yet - for those the statement is retried only now and then */
+		if(r->need_insert
+				&& (r->need_insert != uha_missing
+						|| uha_rounds - uha_missing_round
+								   >= UHA_CLEANUP_ROUNDS)) {
 			udb_ha_insert_missing();
+			uha_missing_round = uha_rounds;
+		}
+		uha_missing = r->need_insert;
 		if(++uha_rounds % UHA_CLEANUP_ROUNDS == 0)
 			udb_ha_cleanup();
 	}
