@@ -65,9 +65,11 @@ static uint32_t inc_u32(uint32_t v)
 
 /* Effective settings */
 
-static int dialog_mode(const struct line_sm *sm, const struct line_config *cfg)
+static int reauth_new_dialog_of(
+		const struct line_sm *sm, const struct line_config *cfg)
 {
-	return sm->dialog_mode >= 0 ? sm->dialog_mode : cfg->reauth_new_dialog;
+	return sm->reauth_new_dialog >= 0 ? sm->reauth_new_dialog
+									  : cfg->reauth_new_dialog;
 }
 
 uint32_t line_ceiling(const struct line_sm *sm, const struct line_config *cfg)
@@ -76,13 +78,13 @@ uint32_t line_ceiling(const struct line_sm *sm, const struct line_config *cfg)
 								 : cfg->fail_ceiling;
 }
 
-int line_uses_new_dialog(
+int line_new_dialog_in_use(
 		const struct line_sm *sm, const struct line_config *cfg)
 {
-	int mode = dialog_mode(sm, cfg);
+	int mode = reauth_new_dialog_of(sm, cfg);
 
-	return mode == LINE_DIALOG_NEW
-		   || (mode == LINE_DIALOG_AUTO && sm->auto_new_dialog);
+	return mode == LINE_REAUTH_NEW_DIALOG
+		   || (mode == LINE_REAUTH_AUTO && sm->new_dialog_learnt);
 }
 
 static int class_counts(const struct line_config *cfg, int fc)
@@ -196,7 +198,7 @@ static void plan_fresh(struct line_sm *sm, struct line_send *s)
 	sm->ch_rounds = 0;
 	sm->state = LINE_REGISTERING;
 	set_auth_sent(sm, 0);
-	s->new_dialog = 1;
+	s->in_new_dialog = 1;
 	s->with_auth = 0;
 	s->expires = sm->expires;
 }
@@ -211,7 +213,7 @@ static void plan_with_auth(
 	sm->state = LINE_AUTHENTICATING;
 	set_auth_sent(sm, 1);
 	s->with_auth = 1;
-	s->new_dialog = line_uses_new_dialog(sm, cfg);
+	s->in_new_dialog = line_new_dialog_in_use(sm, cfg);
 	s->expires = sm->expires;
 }
 
@@ -220,7 +222,7 @@ static void plan_without_auth(struct line_sm *sm, struct line_send *s)
 	sm->state = LINE_REGISTERING;
 	set_auth_sent(sm, 0);
 	s->with_auth = 0;
-	s->new_dialog = 0;
+	s->in_new_dialog = 0;
 	s->expires = sm->expires;
 }
 
@@ -269,11 +271,11 @@ static void plan_unregister(
 	if(nonce_usable(sm)) {
 		set_auth_sent(sm, 1);
 		s->with_auth = 1;
-		s->new_dialog = line_uses_new_dialog(sm, cfg);
+		s->in_new_dialog = line_new_dialog_in_use(sm, cfg);
 	} else {
 		set_auth_sent(sm, 0);
 		s->with_auth = 0;
-		s->new_dialog = 0;
+		s->in_new_dialog = 0;
 	}
 }
 
@@ -283,8 +285,8 @@ static void send_commit(
 	/* a line that never had a dialog, or whose CSeq would leave the range
 	 * SIP allows, cannot continue one */
 	if(sm->cseq == 0 || sm->cseq >= LINE_CSEQ_MAX)
-		s->new_dialog = 1;
-	sm->cseq = s->new_dialog ? 1 : sm->cseq + 1;
+		s->in_new_dialog = 1;
+	sm->cseq = s->in_new_dialog ? 1 : sm->cseq + 1;
 	if(s->with_auth) {
 		int k;
 		for(k = 0; k < LINE_CH_KINDS; k++)
@@ -294,7 +296,7 @@ static void send_commit(
 	sm->attempt++;
 	sm->due = 0;
 	sm->last_sent = env->now;
-	sm->sent_new_dialog = s->new_dialog ? 1 : 0;
+	sm->in_new_dialog = s->in_new_dialog ? 1 : 0;
 	s->send = 1;
 	s->cseq = sm->cseq;
 	s->attempt = sm->attempt;
@@ -564,16 +566,16 @@ static int on_400(struct line_sm *sm, const struct line_reply *r,
 {
 	const struct line_config *cfg = env->cfg;
 
-	if(sent_any_auth(sm) && !sm->sent_new_dialog
-			&& dialog_mode(sm, cfg) == LINE_DIALOG_AUTO && !sm->auto_new_dialog
-			&& sm->have_nonce) {
-		sm->auto_new_dialog = 1;
+	if(sent_any_auth(sm) && !sm->in_new_dialog
+			&& reauth_new_dialog_of(sm, cfg) == LINE_REAUTH_AUTO
+			&& !sm->new_dialog_learnt && sm->have_nonce) {
+		sm->new_dialog_learnt = 1;
 		/* a registration from scratch (plan_fresh: a new dialog), at once;
 		 * not announced, the line did not fail */
 		sm->have_nonce = 0;
 		sm->state = LINE_NEW;
 		sm->due = due_in(env, 0);
-		return LINE_R_AUTO_SWITCH;
+		return LINE_R_NEW_DIALOG_LEARNT;
 	}
 	return fail(sm, LINE_FC_OTHER, r->retry_after, env);
 }
@@ -816,8 +818,8 @@ int line_adopt(struct line_sm *sm, const struct line_sm *old,
 	sm->cseq = old->cseq;
 	memcpy(sm->nc, old->nc, sizeof(sm->nc));
 	sm->have_nonce = old->have_nonce;
-	if(sm->dialog_mode == old->dialog_mode)
-		sm->auto_new_dialog = old->auto_new_dialog;
+	if(sm->reauth_new_dialog == old->reauth_new_dialog)
+		sm->new_dialog_learnt = old->new_dialog_learnt;
 	sm->granted = old->granted;
 	sm->expires_at = old->expires_at;
 	sm->state = sm->announced = LINE_REGISTERED;

@@ -93,11 +93,18 @@ enum line_fail_class
 	(LINE_FC_BIT(LINE_FC_BAD_AUTH) | LINE_FC_BIT(LINE_FC_FORBIDDEN) \
 			| LINE_FC_BIT(LINE_FC_NOT_FOUND))
 
-/* reauth_new_dialog values (row column; -1 = use the modparam default) */
-#define LINE_DIALOG_DEFAULT (-1)
-#define LINE_DIALOG_SAME 0
-#define LINE_DIALOG_NEW 1
-#define LINE_DIALOG_AUTO 2
+/* Dialogs on re-authentication: four names, four things.
+ *   reauth_new_dialog  the setting: row column (sm), modparam default (cfg)
+ *   new_dialog_in_use  whether credentials go in a new dialog now (setting,
+ *                      or mode 2 having learnt it): line_new_dialog_in_use()
+ *   new_dialog_learnt  mode 2 saw the 400 and the line switched
+ *   in_new_dialog      this REGISTER (line_send) / the one in flight (sm)
+ *                      opens a new dialog
+ * reauth_new_dialog values (row column; -1 = use the modparam default) */
+#define LINE_REAUTH_DEFAULT (-1)
+#define LINE_REAUTH_SAME_DIALOG 0
+#define LINE_REAUTH_NEW_DIALOG 1
+#define LINE_REAUTH_AUTO 2
 
 /* what the REGISTER in flight carries, per kind of challenge */
 enum line_auth_sent
@@ -146,12 +153,12 @@ struct line_config
 /* The state of one line; all the machine reads and writes. */
 struct line_sm
 {
-	uint8_t state;			 /* enum line_state */
-	int8_t dialog_mode;		 /* row value: -1 default, 0, 1, 2 */
-	uint8_t auto_new_dialog; /* mode 2 saw a 400 and switched */
+	uint8_t state;			   /* enum line_state */
+	int8_t reauth_new_dialog;  /* row value: -1 default, 0, 1, 2 */
+	uint8_t new_dialog_learnt; /* mode 2 saw a 400 and switched */
 	/* enum line_auth_sent of the request in flight, per challenge kind */
 	uint8_t auth_sent[LINE_CH_KINDS];
-	uint8_t sent_new_dialog;  /* the request in flight opened a new dialog */
+	uint8_t in_new_dialog;	  /* the request in flight opened a new dialog */
 	uint8_t have_nonce;		  /* LINE_CH_BIT per kept challenge */
 	uint8_t ch_rounds;		  /* challenges answered in this attempt */
 	uint8_t stopping;		  /* disable/remove waits for the request in flight:
@@ -189,12 +196,12 @@ struct line_env
 /* What to send now (from line_on_due). */
 struct line_send
 {
-	int send;		  /* 0 = nothing to send */
-	int new_dialog;	  /* fresh Call-ID and From tag; CSeq starts anew */
-	int with_auth;	  /* add credentials for the kept challenge, nc = sm->nc */
-	uint32_t expires; /* Expires value (0 = unregister) */
-	uint32_t cseq;	  /* CSeq to use */
-	uint32_t attempt; /* pass to the reply callback, give back in line_reply */
+	int send;		   /* 0 = nothing to send */
+	int in_new_dialog; /* fresh Call-ID and From tag; CSeq starts anew */
+	int with_auth;	   /* add credentials for the kept challenge, nc = sm->nc */
+	uint32_t expires;  /* Expires value (0 = unregister) */
+	uint32_t cseq;	   /* CSeq to use */
+	uint32_t attempt;  /* pass to the reply callback, give back in line_reply */
 };
 
 /* A final reply, summarised by the glue. */
@@ -218,15 +225,15 @@ struct line_reply
 };
 
 /* Bits returned by the event functions. */
-#define LINE_R_IGNORED 0x01		   /* not for the request in flight: stale */
-#define LINE_R_STATE 0x02		   /* state changed (event route) */
-#define LINE_R_COUNT 0x04		   /* fail_count changed: persist it */
-#define LINE_R_CEILING 0x08		   /* ceiling reached now */
-#define LINE_R_KEEP_CHALLENGE 0x10 /* store reply->ch in the line */
-#define LINE_R_AUTO_SWITCH 0x20	   /* mode 2 switched to new dialogs */
-#define LINE_R_FAILED 0x40		   /* this reply was a failure */
-#define LINE_R_REGISTERED 0x80	   /* this reply registered the line */
-#define LINE_R_GONE 0x100		   /* state is LINE_REMOVED: free the line */
+#define LINE_R_IGNORED 0x01			  /* not for the request in flight: stale */
+#define LINE_R_STATE 0x02			  /* state changed (event route) */
+#define LINE_R_COUNT 0x04			  /* fail_count changed: persist it */
+#define LINE_R_CEILING 0x08			  /* ceiling reached now */
+#define LINE_R_KEEP_CHALLENGE 0x10	  /* store reply->ch in the line */
+#define LINE_R_NEW_DIALOG_LEARNT 0x20 /* new_dialog_learnt became 1 */
+#define LINE_R_FAILED 0x40			  /* this reply was a failure */
+#define LINE_R_REGISTERED 0x80		  /* this reply registered the line */
+#define LINE_R_GONE 0x100			  /* state is LINE_REMOVED: free the line */
 
 /* Sets up a line just loaded. disabled: flags bit 0. delay_ms: start delay
  * (reg_delay and spread) chosen by the glue. A line whose persisted
@@ -298,7 +305,7 @@ int line_keep_after_ceiling(struct line_sm *sm);
 
 /* Effective settings of a line */
 uint32_t line_ceiling(const struct line_sm *sm, const struct line_config *cfg);
-int line_uses_new_dialog(
+int line_new_dialog_in_use(
 		const struct line_sm *sm, const struct line_config *cfg);
 
 /* Names for logs, RPC and $uacreg */

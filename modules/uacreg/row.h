@@ -69,7 +69,7 @@ struct row
  * is in SQL (a NULL fail_ceiling and a -1 read the same here) */
 #define ROW_N_FLAGS 0x01
 #define ROW_N_REG_DELAY 0x02
-#define ROW_N_DIALOG 0x04
+#define ROW_N_REAUTH_NEW_DIALOG 0x04
 #define ROW_N_CEILING 0x08
 #define ROW_N_FAIL_COUNT 0x10
 

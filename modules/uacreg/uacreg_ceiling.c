@@ -19,11 +19,14 @@
  */
 
 /*
- * uacreg - the failure ceiling's aftermath (see uacreg_ceiling.h): the
- * ceiling route, then the row's delete (or disable, when the route kept
- * it) only if the row is still the one the line was loaded from; and the
- * log lines of a database outage for the writes the lines owe.
+ * uacreg - the failure ceiling in SQL (see uacreg_ceiling.h): the counted
+ * failures written to fail_count, the ceiling route, then the row's delete
+ * (or disable, when the route kept it) only if the row is still the one
+ * the line was loaded from; and the log lines of a database outage for
+ * these writes.
  */
+#include <string.h>
+
 #include "../../core/dprint.h"
 #include "../../core/mem/mem.h"
 #include "uacreg_db.h"
@@ -123,18 +126,16 @@ static uint64_t uceiling_db_down_since = 0;
 static uint64_t uceiling_defer_logged_at = 0;
 static uint32_t uceiling_defers = 0;
 
-void uceiling_db_failed(const char *l_uuid, const char *what)
+static void uceiling_db_failed(const char *l_uuid, const char *what)
 {
 	uint32_t waiting = 0;
-	struct uline *ul;
 
 	LM_DBG("line [%s]: %s failed: will retry\n", l_uuid, what);
 	if(uceiling_db_down_since)
 		return;
 	uceiling_db_down_since = uclock_now();
 	ustore_lock();
-	for(ul = ustore->pending_head; ul; ul = ul->next_pending)
-		waiting++;
+	waiting = ustore_pending_count();
 	ustore_unlock();
 	/* the line being worked on is off the list */
 	LM_WARN("database writes fail (%s of line [%s]): %u lines wait for "
@@ -143,7 +144,7 @@ void uceiling_db_failed(const char *l_uuid, const char *what)
 			what, l_uuid, waiting + 1, UWORKER_DB_RETRY_MS);
 }
 
-void uceiling_db_ok(void)
+static void uceiling_db_ok(void)
 {
 	if(uceiling_db_down_since == 0)
 		return;
@@ -169,12 +170,57 @@ static void uceiling_defer_log(const char *l_uuid)
 	uceiling_defers = 0;
 }
 
-int uceiling_run(struct usnap *snap, const struct udb_loaded *ld, uint32_t id,
+/* The fail_count write (UL_P_PERSIST): SQL keeps how close a line is to its
+ * ceiling across restarts; the ceiling's own write expects this count. */
+static int uceiling_write_count(const struct usnap *snap, struct udb_loaded *ld,
+		uint32_t id, uint32_t gen)
+{
+	struct uline *ul;
+	str uuid;
+
+	uuid.s = (char *)snap->l_uuid;
+	uuid.len = strlen(snap->l_uuid);
+	if(uacreg_ha_mode != HA_OFF) {
+		/* HA: only the owner writes, guarded by its epoch; a line this
+		 * node lost has its count written by its owner */
+		if(!ld->ha_owned)
+			return 0;
+		if(udb_ha_write_count(ld->db_id, snap->fail_count, ld->ha_epoch) < 0) {
+			uceiling_db_failed(snap->l_uuid, "the fail_count write");
+			return -1;
+		}
+	} else if(udb_write_count(ld->db_id, &uuid, snap->fail_count) < 0) {
+		uceiling_db_failed(snap->l_uuid, "the fail_count write");
+		return -1;
+	}
+	uceiling_db_ok();
+	ld->fail_count = snap->fail_count;
+	ustore_lock();
+	ul = ustore_get(id, gen);
+	if(ul)
+		ul->db_count = snap->fail_count;
+	ustore_unlock();
+	return 0;
+}
+
+int uceiling_run(struct usnap *snap, struct udb_loaded *ld, uint32_t id,
 		uint32_t gen, uint8_t *whatp)
 {
 	uint8_t what = *whatp;
 	struct uline *ul;
 	int rc = 0, keep;
+
+	if(what & UL_P_PERSIST) {
+		if(uceiling_write_count(snap, ld, id, gen) < 0) {
+			*whatp = what;
+			return -1;
+		}
+		what &= ~UL_P_PERSIST;
+	}
+	if(!(what & (UL_P_CEILING | UL_P_DELETE))) {
+		*whatp = what;
+		return 0;
+	}
 
 	/* Order: the count is in SQL, then the route, then the write. The
 	 * route runs again only when it asked to (uacreg_defer()). */

@@ -19,8 +19,8 @@
  */
 
 /*
- * uacreg - the failure ceiling's aftermath, in the uacreg process: a line
- * stopped at its ceiling runs the ceiling route (event_route[uacreg:ceiling]
+ * uacreg - the failure ceiling in SQL, in the uacreg process: counted
+ * failures are written to fail_count; a line stopped at its ceiling runs the ceiling route (event_route[uacreg:ceiling]
  * or the KEMI callback), then its row is deleted - or disabled, when the
  * route kept it - only if the row is still, in every column, the one the
  * line was loaded from. An admin's change wins: the line is marked stale
@@ -38,22 +38,17 @@
 /* lines deleted by the ceiling */
 extern counter_handle_t uacreg_cnt_ceiling;
 
-/* The ceiling's part of a line's pending work (*what: UL_P_CEILING and
- * UL_P_DELETE, cleared as they are done), without the lock; snap and ld
- * were filled under it, id and gen find the line again. 0, or -1 when the
- * database failed or the route deferred (the caller queues what is left
- * and retries later). */
-int uceiling_run(struct usnap *snap, const struct udb_loaded *ld, uint32_t id,
+/* The SQL and route part of a line's pending work, in this order: the
+ * fail_count write (UL_P_PERSIST), the ceiling route (UL_P_CEILING), the
+ * row's delete or disable (UL_P_DELETE); each bit of *what is cleared when
+ * done. Without the lock; snap and ld were filled under it, id and gen
+ * find the line again. 0, or -1 when the database failed or the route
+ * deferred (the caller queues what is left and retries later). */
+int uceiling_run(struct usnap *snap, struct udb_loaded *ld, uint32_t id,
 		uint32_t gen, uint8_t *what);
 
 /* 1 once after a ceiling's write found the row changed: the uacreg
  * process reloads (and retries the reload until it succeeds) */
 int uceiling_take_reload(void);
-
-/* A database outage for the writes the lines owe (fail_count, the
- * ceiling's delete or disable): one WARN when they start failing, one
- * NOTICE when they succeed again, DBG lines in between. */
-void uceiling_db_failed(const char *l_uuid, const char *what);
-void uceiling_db_ok(void);
 
 #endif

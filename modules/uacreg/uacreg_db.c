@@ -48,7 +48,7 @@ enum
 	UDB_C_FLAGS,
 	UDB_C_REG_DELAY,
 	UDB_C_STOCK_COUNT, /* a stock uac table has the columns up to here */
-	UDB_C_DIALOG = UDB_C_STOCK_COUNT,
+	UDB_C_REAUTH_NEW_DIALOG = UDB_C_STOCK_COUNT,
 	UDB_C_CEILING,
 	UDB_C_FAIL_COUNT,
 	UDB_C_COUNT
@@ -61,7 +61,7 @@ static str udb_col_names[UDB_C_COUNT] = {
 		[UDB_C_FLAGS] = str_init("flags"),
 		[UDB_C_REG_DELAY] = str_init("reg_delay"),
 		/* ours, added by sql/migrate-from-uac.sql */
-		[UDB_C_DIALOG] = str_init("reauth_new_dialog"),
+		[UDB_C_REAUTH_NEW_DIALOG] = str_init("reauth_new_dialog"),
 		[UDB_C_CEILING] = str_init("fail_ceiling"),
 		[UDB_C_FAIL_COUNT] = str_init("fail_count"),
 };
@@ -234,11 +234,12 @@ static uint64_t udb_to_row(db_row_t *dbrow, int ncols, struct row *r)
 	r->fail_ceiling = -1;
 	r->fail_count = 0;
 	if(ncols == UDB_C_COUNT) {
-		r->reauth_new_dialog = udb_val_int(&v[UDB_C_DIALOG], -1, NULL);
+		r->reauth_new_dialog =
+				udb_val_int(&v[UDB_C_REAUTH_NEW_DIALOG], -1, NULL);
 		r->fail_ceiling = udb_val_int(&v[UDB_C_CEILING], -1, NULL);
 		r->fail_count = udb_val_int(&v[UDB_C_FAIL_COUNT], 0, NULL);
-		if(VAL_NULL(&v[UDB_C_DIALOG]))
-			r->int_null |= ROW_N_DIALOG;
+		if(VAL_NULL(&v[UDB_C_REAUTH_NEW_DIALOG]))
+			r->int_null |= ROW_N_REAUTH_NEW_DIALOG;
 		if(VAL_NULL(&v[UDB_C_CEILING]))
 			r->int_null |= ROW_N_CEILING;
 		if(VAL_NULL(&v[UDB_C_FAIL_COUNT]))
@@ -454,7 +455,7 @@ void udb_loaded_fill(struct udb_loaded *ld, const struct uline *ul)
 	ld->expires = ul->row_expires;
 	ld->flags = ul->row_flags;
 	ld->reg_delay = ul->reg_delay;
-	ld->dialog = ul->row_dialog_mode;
+	ld->reauth_new_dialog = ul->sm.reauth_new_dialog;
 	ld->ceiling = ul->sm.fail_ceiling;
 	ld->fail_count = ul->db_count;
 	ld->inull = ul->row_inull;
@@ -522,8 +523,9 @@ int udb_ceiling_write(const struct udb_loaded *ld, int keep)
 	udb_cond_int(&ops[n], &vals[n], ld->reg_delay, ld->inull & ROW_N_REG_DELAY);
 	n++;
 	if(udb_has_ext) {
-		keys[n] = &udb_col_names[UDB_C_DIALOG];
-		udb_cond_int(&ops[n], &vals[n], ld->dialog, ld->inull & ROW_N_DIALOG);
+		keys[n] = &udb_col_names[UDB_C_REAUTH_NEW_DIALOG];
+		udb_cond_int(&ops[n], &vals[n], ld->reauth_new_dialog,
+				ld->inull & ROW_N_REAUTH_NEW_DIALOG);
 		n++;
 		keys[n] = &udb_col_names[UDB_C_CEILING];
 		udb_cond_int(&ops[n], &vals[n], ld->ceiling, ld->inull & ROW_N_CEILING);

@@ -70,7 +70,7 @@ int udb_write_count(uint64_t db_id, const str *l_uuid, uint32_t count);
 struct udb_loaded
 {
 	uint64_t db_id;
-	int64_t expires, flags, reg_delay, dialog, ceiling, fail_count;
+	int64_t expires, flags, reg_delay, reauth_new_dialog, ceiling, fail_count;
 	uint32_t inull; /* ROW_N_* */
 	/* HA: this node owned the line, at this epoch (guards the writes) */
 	int ha_owned;

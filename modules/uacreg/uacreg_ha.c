@@ -258,7 +258,7 @@ static void uha_add_action(struct uha_round *r, struct uline *ul, uint8_t what,
 	a->db_id = ul->db_id;
 	a->epoch = epoch;
 	a->id = ul->id;
-	a->gen = table_gen(&ustore->table, ul->id);
+	a->gen = ustore_gen(ul);
 	a->what = what;
 	a->prev = prev;
 }

@@ -27,6 +27,39 @@
  * and start-up; each other concern has its own file, which defines the
  * parameters it uses (store, db, reload, send, worker, ceiling, rpc, script)
  * around the pure state machine in line.c.
+ *
+ * The walk, one file a line. A row, from SQL to the REGISTER:
+ *   uacreg_worker.c   uworker_tick: first load, or reload_interval is due
+ *   uacreg_reload.c   ureload_all: what each row does (add, change, update,
+ *                     remove), within reload_guard
+ *   uacreg_db.c       udb_select, udb_cursor_row: the query, a struct row
+ *   row.c             row_validate: columns and SIP grammar
+ *   uacreg_store.c    ul_new, ustore_add: the line in shm, table and queue
+ *   line.c            line_init: NEW, due after reg_delay and the spread
+ *   uacreg_worker.c   (a later tick) uworker_send_due: ustore_due_next,
+ *                     the shm reserve, ustore_pace
+ *   carrier.c         carrier_may_send: one probe while a carrier refuses all
+ *   line.c            line_on_due: dialog, credentials, CSeq
+ *   uacreg_send.c     usend_register: dlg_t and headers, t_request_within
+ *   digest.c          digest_build_authorization, for a kept challenge
+ * A reply, to the ceiling's DELETE:
+ *   uacreg_send.c     usend_reply_cb (a SIP worker, under the lock)
+ *   digest.c          digest_parse_challenge, for a 401/407
+ *   line.c            line_on_reply: state, class, fail_count, LINE_R_* bits
+ *   uacreg_store.c    ustore_carrier_outcome, then ustore_apply: counters,
+ *                     queue, pending work (UL_P_PERSIST, UL_P_CEILING), events
+ *   carrier.c         carrier_on_outcome (from the store): a carrier that
+ *                     refuses everyone holds the count
+ *   uacreg_worker.c   (the uacreg process's tick) uworker_pending: the
+ *                     line's snapshot (usnap, udb_loaded), lock released
+ *   uacreg_ceiling.c  uceiling_run: fail_count write, route, row write
+ *   uacreg_db.c       udb_write_count; udb_ceiling_write: DELETE (or disable)
+ *                     WHERE every loaded column is unchanged
+ *   uacreg_script.c   uscript_run_ceiling: event_route[uacreg:ceiling] or KEMI
+ *   uacreg_store.c    ustore_drop: the line leaves the table
+ * Files seen twice are the tick (the queue between them is data, not a
+ * call), the state machine (one event each time) and the store (it holds
+ * the line at every step); uacreg_ceiling.c calls db for both its writes.
  */
 #include "../../core/sr_module.h"
 #include "../../core/dprint.h"
@@ -106,8 +139,8 @@ static counter_def_t ucnt_defs[] = {
 	{&uacreg_cnt_sent, "requests_sent", 0, 0, 0, "REGISTER requests sent"},
 	{&uacreg_cnt_challenges, "auth_challenges", 0, 0, 0,
 		"401/407 challenges answered"},
-	{&uacreg_cnt_auto_switch, "new_dialog_retries", 0, 0, 0,
-		"lines that switched to a new dialog (auto)"},
+	{&uacreg_cnt_new_dialog_learnt, "new_dialog_learnt", 0, 0, 0,
+		"mode 2 lines that learnt they need a new dialog"},
 	{&uacreg_cnt_ceiling, "ceiling_removals", 0, 0, 0,
 		"lines deleted by the failure ceiling"},
 	{&uacreg_cnt_shm_pauses, "shm_pauses", 0, 0, 0,

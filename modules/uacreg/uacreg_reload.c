@@ -182,11 +182,10 @@ static int ureload_update_line(struct uline *ul, const struct row *r,
 		ul->sm.fail_ceiling = (int32_t)r->fail_ceiling;
 		changed = 1;
 	}
-	if(ul->row_dialog_mode != r->reauth_new_dialog) {
-		ul->row_dialog_mode = (int8_t)r->reauth_new_dialog;
-		ul->sm.dialog_mode = (int8_t)r->reauth_new_dialog;
+	if(ul->sm.reauth_new_dialog != r->reauth_new_dialog) {
+		ul->sm.reauth_new_dialog = (int8_t)r->reauth_new_dialog;
 		/* a new setting is a new decision: auto detection starts over */
-		ul->sm.auto_new_dialog = 0;
+		ul->sm.new_dialog_learnt = 0;
 		changed = 1;
 	}
 	ustore_apply(ul, bits);
@@ -273,7 +272,7 @@ static int ureload_settings_differ(const struct uline *ul, const struct row *r)
 {
 	return ul->row_flags != (uint32_t)r->flags
 		   || ul->reg_delay != (uint32_t)r->reg_delay
-		   || ul->row_dialog_mode != (int8_t)r->reauth_new_dialog
+		   || ul->sm.reauth_new_dialog != (int8_t)r->reauth_new_dialog
 		   || ul->sm.fail_ceiling != (int32_t)r->fail_ceiling
 		   || ul->db_count != (uint32_t)r->fail_count
 		   || ul->row_inull != r->int_null;

@@ -160,15 +160,13 @@ static int urpc_target(rpc_t *rpc, void *ctx, char *buf, str *uuid)
 	ustore_lock();
 	n = urpc_match(f, value, ids);
 	if(n == 1) {
-		u = ul_str(
-				(struct uline *)table_get(&ustore->table, ids[0]), ROW_L_UUID);
+		u = ul_str(ustore_line_by_id(ids[0]), ROW_L_UUID);
 		memcpy(buf, u.s, u.len);
 		uuid->s = buf;
 		uuid->len = u.len;
 	}
 	for(i = 0; n > 1 && i < n && i < URPC_MATCHES_NAMED; i++) {
-		u = ul_str(
-				(struct uline *)table_get(&ustore->table, ids[i]), ROW_L_UUID);
+		u = ul_str(ustore_line_by_id(ids[i]), ROW_L_UUID);
 		pos += snprintf(names + pos, sizeof(names) - pos, "%s%.*s",
 				i ? ", " : "", u.len > 64 ? 64 : u.len, u.s);
 	}
@@ -192,7 +190,7 @@ static void urpc_count(rpc_t *rpc, void *ctx)
 	int n;
 
 	ustore_lock();
-	n = (int)ustore->table.count;
+	n = (int)ustore_count();
 	ustore_unlock();
 	rpc->add(ctx, "d", n);
 }
@@ -246,11 +244,12 @@ static void urpc_line(rpc_t *rpc, void *st, const struct uline *ul, int full)
 		rpc->struct_add(st, "d", "expires", (int)ul->sm.expires);
 		rpc->struct_add(st, "d", "flags", (int)ul->row_flags);
 		rpc->struct_add(st, "d", "reg_delay", (int)ul->reg_delay);
-		rpc->struct_add(st, "d", "reauth_new_dialog", (int)ul->sm.dialog_mode);
+		rpc->struct_add(
+				st, "d", "reauth_new_dialog", (int)ul->sm.reauth_new_dialog);
 		rpc->struct_add(st, "d", "new_dialog_in_use",
-				line_uses_new_dialog(&ul->sm, &uacreg_cfg));
-		rpc->struct_add(st, "d", "auto_detected_new_dialog",
-				(int)ul->sm.auto_new_dialog);
+				line_new_dialog_in_use(&ul->sm, &uacreg_cfg));
+		rpc->struct_add(
+				st, "d", "new_dialog_learnt", (int)ul->sm.new_dialog_learnt);
 		rpc->struct_add(st, "d", "fail_ceiling",
 				(int)line_ceiling(&ul->sm, &uacreg_cfg));
 		rpc->struct_add(st, "d", "granted", (int)ul->sm.granted);
@@ -647,11 +646,11 @@ static void urpc_summary(rpc_t *rpc, void *ctx)
 	if(rpc->add(ctx, "{", &th) < 0)
 		return;
 	ustore_lock();
-	rpc->struct_add(th, "d", "lines", (int)ustore->table.count);
+	rpc->struct_add(th, "d", "lines", (int)ustore_count());
 	rpc->struct_add(th, "s", "ha_mode", ha_mode_name(uacreg_ha_mode));
 	rpc->struct_add(th, "S", "node_id", &uacreg_node_id);
 	rpc->struct_add(th, "d", "owned_lines",
-			uha ? (int)uha->owned_lines : (int)ustore->table.count);
+			uha ? (int)uha->owned_lines : (int)ustore_count());
 	rpc->struct_add(th, "d", "fenced", uha_fenced(uclock_now()) ? 1 : 0);
 	/* how long sending has waited for tm to free shared memory (0 = it
 	 * does not wait): the first thing to look at when lines stay NEW */

@@ -155,7 +155,7 @@ enum uscript_field
 	UF_LAST_CODE,
 	UF_FAIL_COUNT,
 	UF_FAIL_CEILING,
-	UF_NEW_DIALOG,
+	UF_NEW_DIALOG_IN_USE,
 	UF_ROW_ID,
 	UF_CARRIER, /* also in event_route[uacreg:carrier] */
 	UF_CARRIER_LINES,
@@ -172,7 +172,7 @@ enum uscript_field
 static const char *const uscript_field_names[UF_COUNT] = {"l_uuid",
 		"l_username", "l_domain", "r_username", "r_domain", "auth_username",
 		"auth_proxy", "state", "fail_class", "last_reason", "last_code",
-		"fail_count", "fail_ceiling", "new_dialog", "row_id", "carrier",
+		"fail_count", "fail_ceiling", "new_dialog_in_use", "row_id", "carrier",
 		"carrier_lines", "carrier_state", "reload_removing", "reload_lines",
 		"reload_guard", "ha_event", "owner", "epoch"};
 
@@ -278,8 +278,8 @@ static int pv_get_uacreg(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 			return pv_get_sintval(msg, param, res, (int)s->fail_count);
 		case UF_FAIL_CEILING:
 			return pv_get_sintval(msg, param, res, (int)s->fail_ceiling);
-		case UF_NEW_DIALOG:
-			return pv_get_sintval(msg, param, res, s->new_dialog);
+		case UF_NEW_DIALOG_IN_USE:
+			return pv_get_sintval(msg, param, res, s->new_dialog_in_use);
 		case UF_HA_EVENT:
 			v = s->ha_event ? s->ha_event : "";
 			break;

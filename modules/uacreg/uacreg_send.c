@@ -54,7 +54,7 @@ struct tm_binds uacreg_tmb;
 
 counter_handle_t uacreg_cnt_sent;
 counter_handle_t uacreg_cnt_challenges;
-counter_handle_t uacreg_cnt_auto_switch;
+counter_handle_t uacreg_cnt_new_dialog_learnt;
 
 int usend_init(void)
 {
@@ -148,7 +148,7 @@ static void usend_hex(char *out, int nchars)
 
 /* a fresh Call-ID and From tag for a new dialog, kept in the line (which
  * may move: *ulp follows) */
-static int usend_new_dialog(struct uline **ulp)
+static int usend_open_new_dialog(struct uline **ulp)
 {
 	char cid[40], tag[16];
 	str scid = {cid, 0}, stag = {tag, sizeof(tag)};
@@ -237,8 +237,8 @@ static int usend_prepare(
 	size_t pos = 0, hpos = 0;
 	int i, k;
 
-	if(act->new_dialog || (*ulp)->dyn_len[UL_CALL_ID] == 0) {
-		if(usend_new_dialog(ulp) < 0)
+	if(act->in_new_dialog || (*ulp)->dyn_len[UL_CALL_ID] == 0) {
+		if(usend_open_new_dialog(ulp) < 0)
 			return -1;
 	}
 	/* only now: a new dialog may have moved the line */
@@ -321,8 +321,7 @@ static int usend_prepare(
 	}
 	us->sock = ul->sock;
 	us->cseq = act->cseq;
-	us->cbp =
-			usend_pack(ul->id, table_gen(&ustore->table, ul->id), act->attempt);
+	us->cbp = usend_pack(ul->id, ustore_gen(ul), act->attempt);
 	return 0;
 }
 
@@ -392,7 +391,7 @@ void usend_register(struct uline *ul, const struct line_send *act)
 		return;
 	}
 	id = ul->id;
-	gen = table_gen(&ustore->table, id);
+	gen = ustore_gen(ul);
 	attempt = act->attempt;
 	ustore_unlock();
 
@@ -632,7 +631,7 @@ static void usend_log(const struct uline *ul, const struct line_reply *r,
 	str uuid = ul_str(ul, ROW_L_UUID);
 	str reason = ul_dyn(ul, UL_REASON);
 
-	if(bits & LINE_R_AUTO_SWITCH)
+	if(bits & LINE_R_NEW_DIALOG_LEARNT)
 		LM_NOTICE("line [%.*s]: 400 to credentials in the same dialog: "
 				  "switching to a new dialog for re-authentication\n",
 				uuid.len, uuid.s);
@@ -693,9 +692,9 @@ static void usend_log(const struct uline *ul, const struct line_reply *r,
  * removed or replaced since the request left */
 static struct uline *usend_line_of(uint32_t id, uint32_t gen16)
 {
-	struct uline *ul = table_get(&ustore->table, id);
+	struct uline *ul = ustore_line_by_id(id);
 
-	if(ul == NULL || (table_gen(&ustore->table, id) & 0xffff) != gen16)
+	if(ul == NULL || (ustore_gen(ul) & 0xffff) != gen16)
 		return NULL;
 	return ul;
 }
@@ -793,6 +792,6 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 	ustore_unlock();
 	if(kept)
 		counter_inc(uacreg_cnt_challenges);
-	if(bits & LINE_R_AUTO_SWITCH)
-		counter_inc(uacreg_cnt_auto_switch);
+	if(bits & LINE_R_NEW_DIALOG_LEARNT)
+		counter_inc(uacreg_cnt_new_dialog_learnt);
 }

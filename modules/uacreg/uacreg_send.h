@@ -37,7 +37,7 @@ extern struct tm_binds uacreg_tmb;
 
 extern counter_handle_t uacreg_cnt_sent;
 extern counter_handle_t uacreg_cnt_challenges;
-extern counter_handle_t uacreg_cnt_auto_switch;
+extern counter_handle_t uacreg_cnt_new_dialog_learnt;
 
 /* mod_init: binds tm; 0 or -1 */
 int usend_init(void);

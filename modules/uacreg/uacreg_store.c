@@ -19,7 +19,8 @@
  */
 
 /*
- * uacreg - the lines in shared memory (see uacreg_store.h).
+ * uacreg - the lines in shared memory and everything that holds them:
+ * table, send queue, pacer, pending work, events (see uacreg_store.h).
  */
 #include <stdio.h>
 #include <time.h>
@@ -170,8 +171,7 @@ struct uline *ul_new(const struct row *r, uint64_t db_id)
 	ul->row_expires = (uint32_t)r->expires;
 	ul->db_count = (uint32_t)r->fail_count;
 	ul->row_inull = (uint8_t)r->int_null;
-	ul->row_dialog_mode = (int8_t)r->reauth_new_dialog;
-	ul->sm.dialog_mode = (int8_t)r->reauth_new_dialog;
+	ul->sm.reauth_new_dialog = (int8_t)r->reauth_new_dialog;
 	ul->sm.fail_ceiling = (int32_t)r->fail_ceiling;
 	ul->sm.fail_count = (uint32_t)r->fail_count;
 	return ul;
@@ -336,6 +336,50 @@ struct uline *ustore_get(uint32_t id, uint32_t gen)
 	return table_get(&ustore->table, id);
 }
 
+struct uline *ustore_line_by_id(uint32_t id)
+{
+	return table_get(&ustore->table, id);
+}
+
+uint32_t ustore_gen(const struct uline *ul)
+{
+	return table_gen(&ustore->table, ul->id);
+}
+
+uint32_t ustore_count(void)
+{
+	return ustore->table.count;
+}
+
+int ustore_schedule(struct uline *ul, uint64_t when)
+{
+	return sched_set(&ustore->sched, ul->id, when);
+}
+
+struct uline *ustore_due_next(uint64_t now)
+{
+	struct uline *ul;
+	uint32_t id;
+
+	while(sched_peek_due(&ustore->sched, now, &id)) {
+		ul = table_get(&ustore->table, id);
+		if(ul != NULL)
+			return ul;
+		sched_remove(&ustore->sched, id);
+	}
+	return NULL;
+}
+
+void ustore_unqueue(struct uline *ul)
+{
+	sched_remove(&ustore->sched, ul->id);
+}
+
+int ustore_pace(uint64_t now)
+{
+	return pacer_take(&ustore->pacer, now, 1) == 1;
+}
+
 void ustore_pend(struct uline *ul, uint8_t what)
 {
 	int queued = ul->pending != 0;
@@ -362,6 +406,16 @@ struct uline *ustore_next_pending(void)
 		ustore->pending_tail = NULL;
 	ul->next_pending = NULL;
 	return ul;
+}
+
+uint32_t ustore_pending_count(void)
+{
+	struct uline *ul;
+	uint32_t n = 0;
+
+	for(ul = ustore->pending_head; ul; ul = ul->next_pending)
+		n++;
+	return n;
 }
 
 void ustore_drop(struct uline *ul)
@@ -656,7 +710,7 @@ void usnap_fill(struct usnap *s, const struct uline *ul)
 	s->last_code = ul->sm.last_code;
 	s->fail_count = ul->sm.fail_count;
 	s->fail_ceiling = line_ceiling(&ul->sm, &uacreg_cfg);
-	s->new_dialog = line_uses_new_dialog(&ul->sm, &uacreg_cfg);
+	s->new_dialog_in_use = line_new_dialog_in_use(&ul->sm, &uacreg_cfg);
 	s->keep = 0;
 	s->defer = 0;
 	s->ha_event = "";

@@ -20,9 +20,10 @@
 
 /*
  * uacreg - the lines in shared memory: one record per row, the table that
- * finds them, the scheduler that says when each is due, and the lists of
- * work the uacreg process must do for them (persist, event routes, ceiling,
- * free).
+ * finds them, the scheduler that says when each is due and the pacer, the
+ * lists of work the uacreg process must do for them (persist, event
+ * routes, ceiling, free), the counters per state and the snapshots events
+ * carry. Other files reach these only through ustore_* functions.
  *
  * Every field of every line is guarded by the one store lock. SIP workers
  * (tm reply callbacks), the RPC process and the uacreg process take it for
@@ -92,7 +93,6 @@ struct uline
 	uint8_t keep;				   /* the ceiling route asked to keep the row */
 	uint8_t ch_alg[LINE_CH_KINDS]; /* enum digest_alg of each kept challenge */
 	uint8_t ch_qop[LINE_CH_KINDS]; /* DIGEST_QOP_* offered */
-	int8_t row_dialog_mode;		   /* reauth_new_dialog column, -1 NULL */
 	uint8_t row_inull;			   /* ROW_N_* of the loaded row */
 	uint8_t in_ceiling; /* the uacreg process runs its ceiling flow */
 	/* the state and failure class the line is counted in
@@ -211,8 +211,8 @@ struct usnap
 	int last_code;
 	uint32_t fail_count;
 	uint32_t fail_ceiling;
-	int new_dialog;
-	int keep;		 /* set by uacreg_keep() in the ceiling route */
+	int new_dialog_in_use; /* re-auth goes in a new dialog now */
+	int keep;			   /* set by uacreg_keep() in the ceiling route */
 	int defer;		 /* set by uacreg_defer(): run the route again later */
 	char row_id[24]; /* the row's id column, in decimal */
 	char carrier[CARRIER_KEY_MAX + 1];
@@ -305,9 +305,29 @@ void ustore_take_out(struct uline *ul);
 void ustore_drop(struct uline *ul);
 /* Under the lock. Takes the first line with pending work off the list. */
 struct uline *ustore_next_pending(void);
+/* Under the lock. How many lines have pending work queued. */
+uint32_t ustore_pending_count(void);
 /* Under the lock. Line by l_uuid or by id+gen, NULL when none. */
 struct uline *ustore_find(const str *l_uuid);
 struct uline *ustore_get(uint32_t id, uint32_t gen);
+/* Under the lock. The line in slot id whatever its generation, NULL when
+ * the slot is empty; its generation (with the id it names this line and no
+ * later one, e.g. in a tm callback parameter). */
+struct uline *ustore_line_by_id(uint32_t id);
+uint32_t ustore_gen(const struct uline *ul);
+/* Under the lock. How many lines the table holds. */
+uint32_t ustore_count(void);
+
+/* Under the lock. The send queue and the pacer belong to the store: the
+ * worker asks for the next due line, the pacer's leave, then unqueues it. */
+/* the line goes due at when (ms); 0 or -1 (the queue cannot grow) */
+int ustore_schedule(struct uline *ul, uint64_t when);
+/* the earliest line due at now, left queued (ids of freed lines are
+ * dropped on the way); NULL when none is due */
+struct uline *ustore_due_next(uint64_t now);
+void ustore_unqueue(struct uline *ul);
+/* 1 when the pacer lets one more REGISTER leave at now (and counts it) */
+int ustore_pace(uint64_t now);
 
 /* Under the lock. Applies what a line_* function returned: counts per
  * state and class (from the ones the line was last counted in), scheduling,

@@ -127,7 +127,7 @@ static void uworker_shm_log(int paused, uint64_t now)
  * the other lines that would start a registration wait, moved in the queue
  * to the next probe's time, not sent and not counted. Answers to challenges
  * and unregisters always go. 1 = send. */
-static int uworker_carrier_admits(struct uline *ul, uint32_t id, uint64_t now)
+static int uworker_carrier_admits(struct uline *ul, uint64_t now)
 {
 	uint64_t wake = 0;
 
@@ -135,9 +135,9 @@ static int uworker_carrier_admits(struct uline *ul, uint32_t id, uint64_t now)
 			&& ul->sm.state != LINE_REGISTERED)
 		return 1;
 	if(carrier_may_send(
-			   &ustore->carriers, &uacreg_ccfg, &ul->cr, id, now, &wake))
+			   &ustore->carriers, &uacreg_ccfg, &ul->cr, ul->id, now, &wake))
 		return 1;
-	if(sched_set(&ustore->sched, id, wake > now ? wake : now + 1) < 0)
+	if(ustore_schedule(ul, wake > now ? wake : now + 1) < 0)
 		return 1; /* cannot move it: let it go rather than spin on it */
 	return 0;
 }
@@ -148,7 +148,6 @@ static void uworker_send_due(void)
 	struct line_send act;
 	struct line_env env;
 	struct uline *ul;
-	uint32_t id;
 	int paused = 0;
 	uint64_t start = uclock_now();
 
@@ -156,31 +155,27 @@ static void uworker_send_due(void)
 	for(;;) {
 		env = ustore_env();
 		/* the line stays queued until memory and the pacer let it go */
-		if(!sched_peek_due(&ustore->sched, env.now, &id))
+		ul = ustore_due_next(env.now);
+		if(ul == NULL)
 			break;
-		ul = table_get(&ustore->table, id);
-		if(ul == NULL) {
-			sched_remove(&ustore->sched, id);
-			continue;
-		}
 		/* HA: without a live lease nothing goes (the lines stay due until
 		 * it is renewed); a line of another node, or of nobody, waits
 		 * unscheduled until this node claims it */
 		if(uha_fenced(env.now))
 			break;
 		if(!uha_may_send(ul, env.now)) {
-			sched_remove(&ustore->sched, id);
+			ustore_unqueue(ul);
 			continue;
 		}
-		if(!uworker_carrier_admits(ul, id, env.now))
+		if(!uworker_carrier_admits(ul, env.now))
 			continue; /* moved later in the queue: never blocks others */
 		if(!uworker_shm_admits(ul)) {
 			paused = 1;
 			break;
 		}
-		if(pacer_take(&ustore->pacer, env.now, 1) == 0)
+		if(!ustore_pace(env.now))
 			break;
-		sched_remove(&ustore->sched, id);
+		ustore_unqueue(ul);
 		act = line_on_due(&ul->sm, &env);
 		ustore_apply(ul, 0);
 		if(act.send)
@@ -203,8 +198,7 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 {
 	struct usnap *snap;
 	struct udb_loaded *ld;
-	uint32_t count, id, gen;
-	str uuid;
+	uint32_t id, gen;
 	int rc = 0;
 
 	/* under the lock on entry */
@@ -229,51 +223,14 @@ static int uworker_pending(struct uline *ul, uint8_t what)
 	}
 	usnap_fill(snap, ul);
 	udb_loaded_fill(ld, ul);
-	count = ul->sm.fail_count;
 	id = ul->id;
-	gen = table_gen(&ustore->table, ul->id);
+	gen = ustore_gen(ul);
 	if(what & (UL_P_CEILING | UL_P_DELETE))
 		ul->in_ceiling = 1;
 	ustore_unlock();
 
-	uuid.s = snap->l_uuid;
-	uuid.len = strlen(snap->l_uuid);
-	if((what & UL_P_PERSIST) && uacreg_ha_mode != HA_OFF) {
-		/* HA: only the owner writes, guarded by its epoch; a line this
-		 * node lost has its count written by its owner */
-		if(!ld->ha_owned) {
-			what &= ~UL_P_PERSIST;
-		} else if(udb_ha_write_count(ld->db_id, count, ld->ha_epoch) < 0) {
-			uceiling_db_failed(snap->l_uuid, "the fail_count write");
-			rc = -1;
-		} else {
-			uceiling_db_ok();
-			what &= ~UL_P_PERSIST;
-			ld->fail_count = count;
-			ustore_lock();
-			ul = ustore_get(id, gen);
-			if(ul)
-				ul->db_count = count;
-			ustore_unlock();
-		}
-	}
-	if(what & UL_P_PERSIST) {
-		if(udb_write_count(ld->db_id, &uuid, count) < 0) {
-			uceiling_db_failed(snap->l_uuid, "the fail_count write");
-			rc = -1;
-		} else {
-			uceiling_db_ok();
-			what &= ~UL_P_PERSIST;
-			ld->fail_count = count;
-			ustore_lock();
-			ul = ustore_get(id, gen);
-			if(ul)
-				ul->db_count = count;
-			ustore_unlock();
-		}
-	}
-	if(rc == 0 && (what & (UL_P_CEILING | UL_P_DELETE)))
-		rc = uceiling_run(snap, ld, id, gen, &what);
+	/* the count, the route, the row's write: uacreg_ceiling.c */
+	rc = uceiling_run(snap, ld, id, gen, &what);
 	pkg_free(ld);
 	pkg_free(snap);
 	ustore_lock();
@@ -380,8 +337,8 @@ static int uworker_carrier_line(struct uline *ul, void *arg)
 			&& ul->cr.waiting) {
 		/* the next probe: one waiting line, due when it may go */
 		p->work &= ~CARRIER_W_NEXT;
-		sched_set(&ustore->sched, ul->id,
-				c->probe_due > p->env.now ? c->probe_due : p->env.now);
+		ustore_schedule(
+				ul, c->probe_due > p->env.now ? c->probe_due : p->env.now);
 	}
 	if((p->work & CARRIER_W_WAKE) && c->state == CARRIER_NORMAL) {
 		/* the others follow at once, paced; a registered line keeps

@@ -214,8 +214,8 @@ static void check_send(const struct line_sm *before, const struct line_sm *sm,
 	CHECK(sm->due == 0);
 	CHECK(sm->attempt == before->attempt + 1 && s->attempt == sm->attempt);
 	CHECK(s->cseq == sm->cseq && s->cseq >= 1);
-	CHECK(s->new_dialog ? s->cseq == 1 : s->cseq == before->cseq + 1);
-	CHECK(sm->sent_new_dialog == (s->new_dialog != 0));
+	CHECK(s->in_new_dialog ? s->cseq == 1 : s->cseq == before->cseq + 1);
+	CHECK(sm->in_new_dialog == (s->in_new_dialog != 0));
 	CHECK(sm->last_sent == now);
 	if(s->with_auth)
 		CHECK(sm->have_nonce
@@ -259,8 +259,8 @@ static void check_transition(const struct line_sm *before,
 	if(ret & LINE_R_KEEP_CHALLENGE)
 		CHECK(sm->have_nonce
 				&& (sm->nc[LINE_CH_WWW] == 0 || sm->nc[LINE_CH_PROXY] == 0));
-	if(ret & LINE_R_AUTO_SWITCH)
-		CHECK(!before->auto_new_dialog && sm->auto_new_dialog);
+	if(ret & LINE_R_NEW_DIALOG_LEARNT)
+		CHECK(!before->new_dialog_learnt && sm->new_dialog_learnt);
 	/* the count */
 	if(sm->fail_count > before->fail_count) {
 		CHECK(ev == EV_REPLY);
@@ -314,7 +314,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	env.now = in_u8(&in) & 1 ? in_u32(&in) : 0;
 	env.rnd = 0;
 	realm = in_u8(&in) & 1 ? UR_STR_LIT("example.com") : UR_STR_NULL;
-	sm.dialog_mode = (int8_t)in_u8(&in) % 4;
+	sm.reauth_new_dialog = (int8_t)in_u8(&in) % 4;
 	sm.fail_ceiling = (int8_t)in_u8(&in) % 8;
 	sm.fail_count = in_u8(&in) % 10;
 	{

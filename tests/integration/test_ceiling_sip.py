@@ -118,7 +118,7 @@ def test_row_realm_pins_the_registrar_and_a_named_proxy_may_differ(db, kamailio,
 
 # --- item 3: mode 2 switches after a refresh ----------------------------------
 
-def test_auto_switch_after_a_refresh_is_never_counted(db, kamailio, registrar):
+def test_new_dialog_learnt_after_a_refresh_is_never_counted(db, kamailio, registrar):
     """Registered in the same dialog, then the carrier turns strict: the
     refresh with the reused nonce gets 400 Invalid CSeq. The line switches
     and starts the new dialog without credentials: the registrar's 401 to it

@@ -16,7 +16,7 @@ def test_an_unknown_uacreg_field_stops_kamailio_at_start_up(db, kamailio):
 def test_every_documented_uacreg_field_is_accepted(db, kamailio):
     fields = ["l_uuid", "l_username", "l_domain", "r_username", "r_domain", "auth_username",
               "auth_proxy", "state", "fail_class", "last_reason", "last_code", "fail_count",
-              "fail_ceiling", "new_dialog", "reload_removing", "reload_lines", "reload_guard"]
+              "fail_ceiling", "new_dialog_in_use", "reload_removing", "reload_lines", "reload_guard"]
     line = " ".join(f"$uacreg({f})" for f in fields)
     k = kamailio(request_extra=f'\txlog("L_INFO", "{line}\\n");')
     assert k.rpc("core.version")

@@ -37,7 +37,7 @@ static struct line_config test_config(void)
 	c.refresh_margin_max_ms = 60000;
 	c.fail_ceiling = 3;
 	c.count_classes = LINE_FC_DEFAULT_COUNTED;
-	c.reauth_new_dialog = LINE_DIALOG_SAME;
+	c.reauth_new_dialog = LINE_REAUTH_SAME_DIALOG;
 	c.reuse_nonce = 1;
 	c.max_423 = 3;
 	c.min_expires_max = 86400;
@@ -53,7 +53,7 @@ static int t_load(
 	t->cfg = test_config();
 	t->env.now = T0;
 	t->env.cfg = &t->cfg;
-	t->sm.dialog_mode = mode;
+	t->sm.reauth_new_dialog = mode;
 	t->sm.fail_ceiling = ceiling;
 	t->sm.fail_count = fail_count;
 	t->realm = UR_STR_NULL;
@@ -244,7 +244,7 @@ static void test_register_200_at_once(void **state)
 
 	t_start(&t, -1);
 	s = t_due(&t);
-	assert_int_equal(s.new_dialog, 1);
+	assert_int_equal(s.in_new_dialog, 1);
 	assert_int_equal(s.with_auth, 0);
 	assert_int_equal(s.cseq, 1);
 	assert_int_equal(s.expires, EXPIRES);
@@ -264,7 +264,7 @@ static void test_register_401_answer_same_dialog_in_mode_0(void **state)
 	struct t t;
 	struct line_send s;
 
-	t_start(&t, LINE_DIALOG_SAME);
+	t_start(&t, LINE_REAUTH_SAME_DIALOG);
 	t_due(&t);
 	assert_int_equal(t_challenge(&t, 401, 0), LINE_R_KEEP_CHALLENGE);
 	assert_int_equal(t.sm.state, LINE_CHALLENGED);
@@ -273,7 +273,7 @@ static void test_register_401_answer_same_dialog_in_mode_0(void **state)
 	s = t_due(&t);
 	assert_int_equal(s.with_auth, 1);
 	assert_int_equal(t.sm.nc[LINE_CH_WWW], 1);
-	assert_int_equal(s.new_dialog, 0);
+	assert_int_equal(s.in_new_dialog, 0);
 	assert_int_equal(s.cseq, 2);
 	assert_int_equal(t.sm.state, LINE_AUTHENTICATING);
 	assert_int_equal(t.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_ANSWER);
@@ -286,15 +286,15 @@ static void test_register_401_answer_new_dialog_in_mode_1(void **state)
 	struct t t;
 	struct line_send s;
 
-	t_start(&t, LINE_DIALOG_NEW);
+	t_start(&t, LINE_REAUTH_NEW_DIALOG);
 	t_due(&t);
 	t_challenge(&t, 401, 0);
 	s = t_due(&t);
 	assert_int_equal(s.with_auth, 1);
 	assert_int_equal(t.sm.nc[LINE_CH_WWW], 1);
-	assert_int_equal(s.new_dialog, 1);
+	assert_int_equal(s.in_new_dialog, 1);
 	assert_int_equal(s.cseq, 1);
-	assert_int_equal(t.sm.sent_new_dialog, 1);
+	assert_int_equal(t.sm.in_new_dialog, 1);
 	assert_true(t_reply(&t, 200) & LINE_R_REGISTERED);
 }
 
@@ -369,7 +369,7 @@ static void test_refresh_same_dialog_cseq_grows(void **state)
 	t_register(&t);
 	s = t_due(&t);
 	assert_int_equal(t.env.now, T0 + EXPIRES * 1000ull - 60000);
-	assert_int_equal(s.new_dialog, 0);
+	assert_int_equal(s.in_new_dialog, 0);
 	assert_int_equal(s.with_auth, 0);
 	assert_int_equal(s.cseq, 2);
 	assert_int_equal(t.sm.state, LINE_REGISTERING);
@@ -392,7 +392,7 @@ static void test_refresh_reuses_nonce_with_next_nc(void **state)
 	assert_int_equal(t.sm.nc[LINE_CH_WWW], 2);
 	assert_int_equal(t.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_REUSED);
 	assert_int_equal(t.sm.state, LINE_AUTHENTICATING);
-	assert_int_equal(s.new_dialog, 0);
+	assert_int_equal(s.in_new_dialog, 0);
 	assert_int_equal(s.cseq, 3);
 	assert_int_equal(t_reply(&t, 200), LINE_R_REGISTERED);
 	assert_int_equal(t.nsent - n, 1); /* one request per refresh */
@@ -723,15 +723,15 @@ static void test_auto_400_switches_once_without_count(void **state)
 	struct line_send s;
 	int ret;
 
-	t_start(&t, LINE_DIALOG_AUTO);
+	t_start(&t, LINE_REAUTH_AUTO);
 	t_due(&t);
 	t_challenge(&t, 401, 0);
 	s = t_due(&t);
-	assert_int_equal(s.new_dialog, 0); /* auto starts in the same dialog */
+	assert_int_equal(s.in_new_dialog, 0); /* auto starts in the same dialog */
 	assert_int_equal(s.cseq, 2);
 	ret = t_reply(&t, 400);
-	assert_int_equal(ret, LINE_R_AUTO_SWITCH);
-	assert_int_equal(t.sm.auto_new_dialog, 1);
+	assert_int_equal(ret, LINE_R_NEW_DIALOG_LEARNT);
+	assert_int_equal(t.sm.new_dialog_learnt, 1);
 	assert_int_equal(t.sm.state, LINE_NEW);
 	/* the old dialog's nonce is dropped: the new dialog starts afresh */
 	assert_int_equal(t.sm.have_nonce, 0);
@@ -739,19 +739,19 @@ static void test_auto_400_switches_once_without_count(void **state)
 	assert_int_equal(t.sm.retries, 0);
 	assert_int_equal(t.sm.due, t.env.now);
 	s = t_due(&t);
-	assert_int_equal(s.new_dialog, 1);
+	assert_int_equal(s.in_new_dialog, 1);
 	assert_int_equal(s.cseq, 1);
 	assert_int_equal(s.with_auth, 0);
 	assert_int_equal(t.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_NONE);
 	assert_int_equal(t_challenge(&t, 401, 0), LINE_R_KEEP_CHALLENGE);
 	s = t_due(&t);
-	assert_int_equal(s.new_dialog, 1);
+	assert_int_equal(s.in_new_dialog, 1);
 	assert_int_equal(s.with_auth, 1);
 	assert_int_equal(t.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_ANSWER);
 	assert_true(t_reply(&t, 200) & LINE_R_REGISTERED);
 	/* a 200 does not undo the switch */
-	assert_int_equal(t.sm.auto_new_dialog, 1);
-	assert_true(line_uses_new_dialog(&t.sm, &t.cfg));
+	assert_int_equal(t.sm.new_dialog_learnt, 1);
+	assert_true(line_new_dialog_in_use(&t.sm, &t.cfg));
 }
 
 static void test_auto_refresh_uses_new_dialog_after_switch(void **state)
@@ -759,7 +759,7 @@ static void test_auto_refresh_uses_new_dialog_after_switch(void **state)
 	struct t t;
 	struct line_send s;
 
-	t_start(&t, LINE_DIALOG_AUTO);
+	t_start(&t, LINE_REAUTH_AUTO);
 	t_due(&t);
 	t_challenge(&t, 401, 0);
 	t_due(&t);
@@ -770,12 +770,12 @@ static void test_auto_refresh_uses_new_dialog_after_switch(void **state)
 	t_reply(&t, 200);
 	s = t_due(&t); /* refresh, reusing the nonce */
 	assert_int_equal(s.with_auth, 1);
-	assert_int_equal(s.new_dialog, 1);
+	assert_int_equal(s.in_new_dialog, 1);
 	assert_int_equal(s.cseq, 1);
 	/* a refresh challenged again answers in a new dialog too */
 	t_challenge(&t, 401, 0);
 	s = t_due(&t);
-	assert_int_equal(s.new_dialog, 1);
+	assert_int_equal(s.in_new_dialog, 1);
 }
 
 static void test_auto_no_second_switch(void **state)
@@ -783,21 +783,21 @@ static void test_auto_no_second_switch(void **state)
 	struct t t;
 	int ret;
 
-	t_start(&t, LINE_DIALOG_AUTO);
+	t_start(&t, LINE_REAUTH_AUTO);
 	t_due(&t);
 	t_challenge(&t, 401, 0);
 	t_due(&t);
-	assert_int_equal(t_reply(&t, 400), LINE_R_AUTO_SWITCH);
+	assert_int_equal(t_reply(&t, 400), LINE_R_NEW_DIALOG_LEARNT);
 	t_due(&t); /* the new dialog, without credentials */
 	t_challenge(&t, 401, 0);
 	t_due(&t); /* the answer in a new dialog */
 	ret = t_reply(&t, 400);
-	assert_false(ret & LINE_R_AUTO_SWITCH);
+	assert_false(ret & LINE_R_NEW_DIALOG_LEARNT);
 	/* a 400 is never a verdict on the credentials */
 	assert_int_equal(ret, LINE_R_FAILED | LINE_R_STATE);
 	assert_int_equal(t.sm.fail_class, LINE_FC_OTHER);
 	assert_int_equal(t.sm.fail_count, 0);
-	assert_int_equal(t.sm.auto_new_dialog, 1);
+	assert_int_equal(t.sm.new_dialog_learnt, 1);
 }
 
 static void test_auto_400_without_credentials_is_other(void **state)
@@ -805,33 +805,33 @@ static void test_auto_400_without_credentials_is_other(void **state)
 	struct t t;
 	int ret;
 
-	t_start(&t, LINE_DIALOG_AUTO);
+	t_start(&t, LINE_REAUTH_AUTO);
 	t_due(&t);
 	ret = t_reply(&t, 400);
 	assert_int_equal(ret, LINE_R_FAILED | LINE_R_STATE);
 	assert_int_equal(t.sm.fail_class, LINE_FC_OTHER);
-	assert_int_equal(t.sm.auto_new_dialog, 0);
+	assert_int_equal(t.sm.new_dialog_learnt, 0);
 }
 
 static void test_mode_1_400_in_new_dialog_is_other(void **state)
 {
 	struct t t;
 
-	t_start(&t, LINE_DIALOG_NEW);
+	t_start(&t, LINE_REAUTH_NEW_DIALOG);
 	t_due(&t);
 	t_challenge(&t, 401, 0);
 	t_due(&t);
 	assert_int_equal(t_reply(&t, 400), LINE_R_FAILED | LINE_R_STATE);
 	assert_int_equal(t.sm.fail_class, LINE_FC_OTHER);
 	assert_int_equal(t.sm.fail_count, 0);
-	assert_int_equal(t.sm.auto_new_dialog, 0);
+	assert_int_equal(t.sm.new_dialog_learnt, 0);
 }
 
 static void test_mode_0_400_is_other_not_counted(void **state)
 {
 	struct t t;
 
-	t_start(&t, LINE_DIALOG_SAME);
+	t_start(&t, LINE_REAUTH_SAME_DIALOG);
 	t_due(&t);
 	t_challenge(&t, 401, 0);
 	t_due(&t);
@@ -845,36 +845,36 @@ static void test_mode_default_follows_config(void **state)
 	struct t t;
 	struct line_send s;
 
-	t_start(&t, LINE_DIALOG_DEFAULT);
-	t.cfg.reauth_new_dialog = LINE_DIALOG_NEW;
-	assert_true(line_uses_new_dialog(&t.sm, &t.cfg));
+	t_start(&t, LINE_REAUTH_DEFAULT);
+	t.cfg.reauth_new_dialog = LINE_REAUTH_NEW_DIALOG;
+	assert_true(line_new_dialog_in_use(&t.sm, &t.cfg));
 	t_due(&t);
 	t_challenge(&t, 401, 0);
 	s = t_due(&t);
-	assert_int_equal(s.new_dialog, 1);
+	assert_int_equal(s.in_new_dialog, 1);
 
-	t_start(&t, LINE_DIALOG_DEFAULT);
-	t.cfg.reauth_new_dialog = LINE_DIALOG_SAME;
-	assert_false(line_uses_new_dialog(&t.sm, &t.cfg));
+	t_start(&t, LINE_REAUTH_DEFAULT);
+	t.cfg.reauth_new_dialog = LINE_REAUTH_SAME_DIALOG;
+	assert_false(line_new_dialog_in_use(&t.sm, &t.cfg));
 	t_due(&t);
 	t_challenge(&t, 401, 0);
 	s = t_due(&t);
-	assert_int_equal(s.new_dialog, 0);
+	assert_int_equal(s.in_new_dialog, 0);
 
 	/* a row value wins over the config both ways */
-	t_start(&t, LINE_DIALOG_SAME);
-	t.cfg.reauth_new_dialog = LINE_DIALOG_NEW;
-	assert_false(line_uses_new_dialog(&t.sm, &t.cfg));
-	t_start(&t, LINE_DIALOG_NEW);
-	t.cfg.reauth_new_dialog = LINE_DIALOG_SAME;
-	assert_true(line_uses_new_dialog(&t.sm, &t.cfg));
+	t_start(&t, LINE_REAUTH_SAME_DIALOG);
+	t.cfg.reauth_new_dialog = LINE_REAUTH_NEW_DIALOG;
+	assert_false(line_new_dialog_in_use(&t.sm, &t.cfg));
+	t_start(&t, LINE_REAUTH_NEW_DIALOG);
+	t.cfg.reauth_new_dialog = LINE_REAUTH_SAME_DIALOG;
+	assert_true(line_new_dialog_in_use(&t.sm, &t.cfg));
 	/* auto through the config switches like a row's auto */
-	t_start(&t, LINE_DIALOG_DEFAULT);
-	t.cfg.reauth_new_dialog = LINE_DIALOG_AUTO;
+	t_start(&t, LINE_REAUTH_DEFAULT);
+	t.cfg.reauth_new_dialog = LINE_REAUTH_AUTO;
 	t_due(&t);
 	t_challenge(&t, 401, 0);
 	t_due(&t);
-	assert_int_equal(t_reply(&t, 400), LINE_R_AUTO_SWITCH);
+	assert_int_equal(t_reply(&t, 400), LINE_R_NEW_DIALOG_LEARNT);
 }
 
 /* 423 Interval Too Brief */
@@ -901,7 +901,7 @@ static void test_423_retried_at_once_with_min_expires(void **state)
 	assert_int_equal(t.sm.n423, 1);
 	s = t_due(&t);
 	assert_int_equal(s.expires, 7200);
-	assert_int_equal(s.new_dialog, 0);
+	assert_int_equal(s.in_new_dialog, 0);
 	assert_int_equal(s.cseq, 2);
 	t_reply(&t, 200);
 	assert_int_equal(t.sm.n423, 0);
@@ -927,7 +927,7 @@ static void test_423_to_credentials_resends_credentials(void **state)
 	assert_int_equal(t.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_REUSED);
 	assert_int_equal(t.sm.state, LINE_AUTHENTICATING);
 	assert_int_equal(s.expires, 7200);
-	assert_int_equal(s.new_dialog, 0);
+	assert_int_equal(s.in_new_dialog, 0);
 }
 
 static void test_423_loop_limited(void **state)
@@ -1217,7 +1217,7 @@ static void test_failure_forgets_nonce_fresh_retry(void **state)
 	t_due(&t);
 	t_reply(&t, 503);
 	s = t_due(&t);
-	assert_int_equal(s.new_dialog, 1);
+	assert_int_equal(s.in_new_dialog, 1);
 	assert_int_equal(s.cseq, 1);
 	assert_int_equal(s.with_auth, 0);
 	assert_int_equal(t.sm.have_nonce, 0);
@@ -1249,7 +1249,7 @@ static void test_cseq_limit_starts_new_dialog(void **state)
 	t_register(&t);
 	t.sm.cseq = 0x7fffffff;
 	s = t_due(&t);
-	assert_int_equal(s.new_dialog, 1);
+	assert_int_equal(s.in_new_dialog, 1);
 	assert_int_equal(s.cseq, 1);
 }
 
@@ -1270,7 +1270,7 @@ static void test_disable_registered_unregisters_then_disabled(void **state)
 	assert_int_equal(t.sm.due, t.env.now);
 	s = t_due(&t);
 	assert_int_equal(s.expires, 0);
-	assert_int_equal(s.new_dialog, 0);
+	assert_int_equal(s.in_new_dialog, 0);
 	assert_int_equal(s.cseq, 2);
 	assert_int_equal(s.with_auth, 0);
 	ret = t_reply(&t, 200);
@@ -1432,7 +1432,7 @@ static void test_enable_disabled_registers_now(void **state)
 	assert_int_equal(ret, LINE_R_STATE);
 	assert_int_equal(t.sm.state, LINE_NEW);
 	assert_int_equal(t.sm.due, t.env.now);
-	assert_int_equal(t_due(&t).new_dialog, 1);
+	assert_int_equal(t_due(&t).in_new_dialog, 1);
 }
 
 static void test_enable_other_states_no_change(void **state)
@@ -1468,7 +1468,7 @@ static void test_enable_while_unregistering_registers_after(void **state)
 	assert_int_equal(t.sm.state, LINE_NEW);
 	s = t_due(&t);
 	assert_int_equal(s.expires, EXPIRES);
-	assert_int_equal(s.new_dialog, 1);
+	assert_int_equal(s.in_new_dialog, 1);
 }
 
 static void test_unregister_answers_challenge_once(void **state)
@@ -1606,7 +1606,7 @@ static void test_adopt_takes_over_dialog_and_nonce(void **state)
 	assert_int_equal(fresh.sm.expires_at, t.sm.expires_at);
 	s = t_due(&fresh);
 	assert_int_equal(s.with_auth, 1);
-	assert_int_equal(s.new_dialog, 0);
+	assert_int_equal(s.in_new_dialog, 0);
 	assert_int_equal(s.cseq, t.sm.cseq + 1);
 	assert_int_equal(fresh.sm.nc[LINE_CH_WWW], t.sm.nc[LINE_CH_WWW] + 1);
 	assert_int_equal(fresh.sm.auth_sent[LINE_CH_WWW], LINE_AUTH_REUSED);
@@ -1940,7 +1940,7 @@ static void test_local_error_after_keep_is_uncounted_retry(void **state)
 	/* the retry starts over, without credentials */
 	s = t_due(&t);
 	assert_int_equal(s.with_auth, 0);
-	assert_int_equal(s.new_dialog, 1);
+	assert_int_equal(s.in_new_dialog, 1);
 	assert_true(t_reply(&t, 200) & LINE_R_REGISTERED);
 	/* nothing to undo on a line with nothing in progress */
 	assert_int_equal(line_on_local_error(&t.sm, &t.env), 0);
@@ -1971,27 +1971,27 @@ static void test_local_class_never_counts(void **state)
 /* Mode 2 after a refresh: the 400 to a reused nonce switches, and the new
  * dialog starts without credentials, so the carrier's 401 to it is a
  * challenge, not a refused answer. */
-static void test_auto_switch_after_refresh_starts_fresh(void **state)
+static void test_new_dialog_learnt_after_refresh_starts_fresh(void **state)
 {
 	struct t t;
 	struct line_send s;
 	int ret;
 
-	t_start(&t, LINE_DIALOG_AUTO);
+	t_start(&t, LINE_REAUTH_AUTO);
 	t.sm.fail_ceiling = 1;
 	t_register_auth(&t);
 	s = t_due(&t); /* refresh: reused nonce, same dialog */
 	assert_int_equal(s.with_auth, 1);
-	assert_int_equal(s.new_dialog, 0);
-	assert_int_equal(t_reply(&t, 400), LINE_R_AUTO_SWITCH);
+	assert_int_equal(s.in_new_dialog, 0);
+	assert_int_equal(t_reply(&t, 400), LINE_R_NEW_DIALOG_LEARNT);
 	s = t_due(&t);
 	assert_int_equal(s.with_auth, 0);
-	assert_int_equal(s.new_dialog, 1);
+	assert_int_equal(s.in_new_dialog, 1);
 	ret = t_challenge(&t, 401, 0);
 	assert_int_equal(ret, LINE_R_KEEP_CHALLENGE);
 	s = t_due(&t);
 	assert_int_equal(s.with_auth, 1);
-	assert_int_equal(s.new_dialog, 1);
+	assert_int_equal(s.in_new_dialog, 1);
 	assert_true(t_reply(&t, 200) & LINE_R_REGISTERED);
 	assert_int_equal(t.sm.fail_count, 0);
 	/* a later 400 is OTHER, never bad_auth */
@@ -2241,7 +2241,7 @@ int main(void)
 			cmocka_unit_test(test_adopt_takes_over_both_challenges),
 			cmocka_unit_test(test_local_error_after_keep_is_uncounted_retry),
 			cmocka_unit_test(test_local_class_never_counts),
-			cmocka_unit_test(test_auto_switch_after_refresh_starts_fresh),
+			cmocka_unit_test(test_new_dialog_learnt_after_refresh_starts_fresh),
 			cmocka_unit_test(test_remove_in_flight_waits_then_gone),
 			cmocka_unit_test(
 					test_disable_during_refresh_unregisters_after_reply),
