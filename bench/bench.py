@@ -37,6 +37,20 @@ ha          (bench/ha.py; --ha-steady N/S, default 200/600, --ha-takeover N,
             AORs registered from two sources in S s of steady state, and the
             takeover time of a survivor after a SIGKILL at N lines.
 
+Rounds: at the sizes of at most 10,000 lines the (size, engine) phases run
+in alternation, --rounds times each (default 3: uacreg, stock, uacreg,
+stock, uacreg, stock), each with a fresh Kamailio and sipp; the CPU figures
+of the report are each engine's median with its spread (min-max), the
+ratio of medians is the target's, and a table gives every round's ratio.
+Later rounds skip the reload (counted once). The machine may be shared:
+load during one round falls on one engine, the medians keep it out.
+
+--profile ENGINES records perf samples (cpu-clock, DWARF call graphs) of
+every Kamailio process over the refresh window: the top functions go to
+the report, perf.data stays in the phase's folder. It inflates that
+phase's CPU figures (the kernel copies a stack per sample): profile runs
+explain, they do not measure. --so FILE runs another uacreg.so.
+
 A phase whose cold start registers less than 95 % of its lines skips steady
 and rest (the figures would measure retries) and only times the reload.
 
@@ -62,7 +76,7 @@ from pathlib import Path
 
 from ha import ha_phase, ha_report
 from engines import BENCH, ENGINES, MariaDB, PARAMS_STOCK_RETRY, Procs, SHM_MB, UACREG_SO, log
-from phases import Size, baseline_shm, outage_phase, run_phase
+from phases import Size, baseline_shm, fold_rounds, outage_phase, rounds_for, run_phase
 from report import build_report, machine, outage_report, shm_per_line
 
 
@@ -89,6 +103,14 @@ def main():
                     "empty to skip")
     ap.add_argument("--ha-takeover", default="10000",
                     help="N: HA takeover time after a SIGKILL at N lines; empty to skip")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of the alternation (uacreg, stock, uacreg, ...) at the sizes "
+                    "of at most 10,000 lines with a refresh window; the smoke: 2")
+    ap.add_argument("--profile", default="",
+                    help="engines to profile (perf record -e cpu-clock -g on every Kamailio "
+                    "process over the refresh window), comma separated; the top functions "
+                    "go to the report")
+    ap.add_argument("--so", default="", help="the uacreg.so to run (default: the module built)")
     ap.add_argument("--run-dir", required=True)
     argv = sys.argv[1:]
     args = ap.parse_args()
@@ -97,6 +119,8 @@ def main():
     default_lines = ap.get_default("lines")
     if args.smoke:
         args.lines = "1000"
+        if "--rounds" not in argv:
+            args.rounds = 2
         if not args.expires:
             args.expires = 30
         if "--outage" not in argv:
@@ -128,7 +152,7 @@ def main():
     run_dir.mkdir(parents=True, exist_ok=True)
     # the module as it is now: a rebuild during the run changes nothing
     so_copy = run_dir / "uacreg.so"
-    shutil.copy2(UACREG_SO, so_copy)
+    shutil.copy2(args.so or UACREG_SO, so_copy)
     params = {
         "uacreg_so": so_copy,
         "uacreg": {"rate": args.rate, "start_spread": 0},
@@ -157,19 +181,31 @@ def main():
             baselines[e], peak = baseline_shm(args, run_dir, procs, db, e, params)
             log(f"empty table, {e}: shm real_used {baselines[e]} B, max_used {peak} B")
         for z in sizes:
+            # the engines in alternation, round after round (uacreg, stock,
+            # uacreg, stock, ...): a shared machine's load moves both alike,
+            # and the median of each engine over the rounds is the figure
+            rounds = rounds_for(args, z)
+            per = {e: [] for e in engines}
+            for i in range(rounds):
+                for e in engines:
+                    if rounds > 1:
+                        log(f"{z.label(args)} lines: round {i + 1} of {rounds}, {e}")
+                    try:
+                        r = run_phase(args, run_dir, procs, db, e, z, params, round_no=i)
+                    except KeyboardInterrupt:
+                        raise
+                    except Exception as ex:
+                        log(f"{z.label(args)} lines, {e}: phase failed: {ex}")
+                        r = {"engine": e, "lines": z.n, "notes": [f"phase failed: {ex}"],
+                             "failed": True, "round": i}
+                    per[e].append(r)
             for e in engines:
-                try:
-                    r = run_phase(args, run_dir, procs, db, e, z, params)
-                except KeyboardInterrupt:
-                    raise
-                except Exception as ex:
-                    log(f"{z.label(args)} lines, {e}: phase failed: {ex}")
-                    r = {"engine": e, "lines": z.n, "notes": [f"phase failed: {ex}"],
-                         "failed": True}
+                r = per[e][0]
                 # the empty-table baseline is measured at --shm; the same
                 # allocations at another size of shm
                 r["shm_baseline"] = baselines.get(e)
                 r["shm_per_line"] = shm_per_line(r, baselines.get(e))
+                fold_rounds(r, per[e])
                 results[(z.key(args), e)] = r
         if outage:
             for e in engines:

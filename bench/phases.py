@@ -3,6 +3,9 @@ its budgets, the cold / steady / rest / reload phase of one (size, engine)
 (run_phase), the empty-table shm baseline, the carrier outage phase, and the
 wire figures computed from the registrar's events (analyze)."""
 import bisect
+import os
+import signal
+import subprocess
 import re
 import statistics
 import time
@@ -143,6 +146,78 @@ def cold_budget(args, n, size=None):
     return min(420.0, max(120.0, 30.0 + 3.0 * n / args.rate))
 
 
+class Profile:
+    """perf record (cpu-clock: no hardware counters in a VM) with call
+    graphs unwound from DWARF (Debian builds Kamailio without frame
+    pointers) on the given processes, until stop(); stop() returns the top
+    functions by self time and process (perf-report.txt keeps it all;
+    perf.data stays for `perf report -G`)."""
+
+    def __init__(self, pdir, pids):
+        self.data = pdir / "perf.data"
+        self.out = pdir / "perf-report.txt"
+        self.proc = subprocess.Popen(
+            ["perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "--call-graph",
+             "dwarf,8192", "-o", str(self.data), "-p", ",".join(str(p) for p in pids)],
+            stdout=subprocess.DEVNULL, stderr=open(pdir / "perf.log", "w"),
+            start_new_session=True)
+
+    def stop(self, roles):
+        try:
+            os.kill(self.proc.pid, signal.SIGINT)
+            self.proc.wait(60)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+        try:
+            rep = subprocess.run(
+                ["perf", "report", "-i", str(self.data), "--stdio", "--no-children",
+                 "-g", "none", "--sort", "pid,dso,symbol", "--percent-limit", "0.5"],
+                capture_output=True, text=True, timeout=300).stdout
+        except subprocess.TimeoutExpired:
+            return []
+        self.out.write_text(rep)
+        top = []
+        for line in rep.splitlines():
+            m = re.match(r"\s*([\d.]+)%\s+\S+?:(\d+)\s+(\S+)\s+\[[.k]\]\s+(.*)", line)
+            if m:
+                role = re.sub(r"\s+", " ", roles.get(int(m.group(2)), "?"))
+                role = re.sub(r"(child|sock)=\S+", "", role).strip()
+                top.append((float(m.group(1)), role, m.group(3), m.group(4).strip()))
+        return top[:40]
+
+
+def rounds_for(args, size):
+    """Rounds of the alternation at this size: --rounds where a refresh
+    window is measured in a few minutes (at most 10,000 lines, no long
+    expires), else one."""
+    if size.n <= 10000 and not size.expires and expires_for(args, size.n, size) <= 120:
+        return max(1, args.rounds)
+    return 1
+
+
+ROUND_KEYS = ("cpu_per_1k_refresh", "cpu_per_1k_refresh_above_idle", "idle_cpu_ms_per_s")
+
+
+def fold_rounds(r, rounds):
+    """The figures of every round into the first round's result: for each
+    CPU figure its values by round, median, min and max; the median
+    replaces the figure (the report and the targets read it)."""
+    r["rounds"] = len(rounds)
+    r["round_values"] = {}
+    for k in ROUND_KEYS:
+        vals = [x.get(k) for x in rounds]
+        r["round_values"][k] = vals
+        got = [v for v in vals if v is not None]
+        if got:
+            r[k] = statistics.median(got)
+            r[k + "_min"] = min(got)
+            r[k + "_max"] = max(got)
+    r["round_loads"] = [x.get("load_at_start") for x in rounds]
+    r["round_cpu_by_process"] = [x.get("cpu_window_by_process") for x in rounds]
+    r["round_failed"] = sum(1 for x in rounds if x.get("failed"))
+
+
 def rest_phase(kam, rl, res):
     """Nothing due: once tm's wait timer (5 s) drained, idle CPU and shm at
     rest. Returns when the rest began."""
@@ -220,10 +295,15 @@ def outage_phase(args, run_dir, procs, db, engine, n, secs, params):
 
 
 
-def run_phase(args, run_dir, procs, db, engine, size, params):
+def run_phase(args, run_dir, procs, db, engine, size, params, round_no=0):
+    """One (size, engine) phase. round_no > 0: an extra round of the
+    alternation (uacreg, stock, uacreg, ...), which only needs the CPU
+    figures: no reload (its REGISTERs are counted in round 0), and in the
+    smoke no rest either."""
     n = size.n
     shm_mb = size.shm_mb(args)
-    pdir = run_dir / f"{n}-{shm_mb}MB-{engine}"
+    extra = round_no > 0
+    pdir = run_dir / (f"{n}-{shm_mb}MB-{engine}" + (f"-r{round_no}" if extra else ""))
     pdir.mkdir(parents=True, exist_ok=True)
     expires = expires_for(args, n, size)
     timer = stock_timer(expires)
@@ -231,7 +311,8 @@ def run_phase(args, run_dir, procs, db, engine, size, params):
     params = dict(params)
     params["stock"] = dict(params["stock"], reg_timer_interval=timer)
     res = {"engine": engine, "lines": n, "shm_mb": shm_mb, "notes": [], "expires": expires,
-           "stock_timer": timer, "reload_window": reload_window}
+           "stock_timer": timer, "reload_window": reload_window, "round": round_no,
+           "load_at_start": os.getloadavg()[0]}
     sipp = Sipp(procs, pdir)
     load_table(db, pdir / "rows.tsv", n, sipp.addr, expires)
     sipp.start()
@@ -317,6 +398,9 @@ def run_phase(args, run_dir, procs, db, engine, size, params):
             flag = sipp.quiet()
             by_pid0 = kam.cpu_by_pid()
             cpu0 = sum(by_pid0.values())
+            prof = None
+            if engine in (args.profile or "").split(","):
+                prof = Profile(pdir, sorted(by_pid0))
             scpu0 = sipp.cpu()
             rl.set_mark(flag)
             shm_samples = []
@@ -334,6 +418,8 @@ def run_phase(args, run_dir, procs, db, engine, size, params):
                 time.sleep(0.25)
             win_end = time.time()
             by_pid1 = kam.cpu_by_pid()
+            if prof:
+                res["profile_top"] = prof.stop(roles)
             cpu1 = sum(by_pid1.values())
             scpu1 = sipp.cpu()
             rl.poll()
@@ -356,12 +442,27 @@ def run_phase(args, run_dir, procs, db, engine, size, params):
             log(f"  steady: window {res['window']:.1f} s, {res['window_lines_refreshed']}/"
                 f"{len(registered)} lines refreshed, CPU {res['cpu_window']:.2f} s")
 
-            rest0 = rest_phase(kam, rl, res)
+            if not (extra and args.smoke):
+                rest0 = rest_phase(kam, rl, res)
         else:
             res["notes"].append("cold start incomplete (< 95 % of the lines): no steady "
                                 "window, no rest, reload timed but its REGISTERs not counted")
 
         # ---- reload: 100 rows get another valid password ----------------
+        if extra:
+            res.update(kam.log_counts())
+            b = {"cold_end": cold_end, "flag": flag or time.time() + 1e6,
+                 "win_end": win_end or time.time() + 1e6, "rest0": None, "reload0": None,
+                 "reload_end": None}
+            res.update(analyze(rl.events, b, set()))
+            rf = res["refreshes"]
+            if measured and steady and rf:
+                res["cpu_per_1k_refresh"] = res["cpu_window"] / rf * 1000
+                res["req_per_refresh"] = res["refresh_requests"] / rf
+                if res.get("idle_cpu_ms_per_s") is not None:
+                    work = res["cpu_window"] - res["idle_cpu_ms_per_s"] / 1000 * res["window"]
+                    res["cpu_per_1k_refresh_above_idle"] = work / rf * 1000
+            return res
         step = max(1, n // RELOAD_CHANGED)
         changed = {user_name(i) for i in range(step, n + 1, step)}
         changed = set(sorted(changed)[:RELOAD_CHANGED])

@@ -26,21 +26,19 @@
  * "same dialog" and "new dialog" entirely in the state machine: a new dialog
  * is nothing more than a fresh Call-ID and tag and CSeq 1.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "../../core/dprint.h"
 #include "../../core/ut.h"
 #include "../../core/pt.h"
-#include "../../core/trim.h"
 #include "../../core/strutils.h"
 #include "../../core/rand/kam_rand.h"
 #include "../../core/parser/msg_parser.h"
 #include "../../core/parser/parse_uri.h"
-#include "../../core/parser/contact/parse_contact.h"
 #include "../../modules/tm/tm_load.h"
 #include "digest.h"
+#include "reply_scan.h"
 #include "../../core/timer_ticks.h"
 #include "../../core/cfg/cfg_struct.h"
 #include "uacreg_send.h"
@@ -205,25 +203,34 @@ static int usend_copy(char *buf, size_t size, size_t *pos, ur_str_t *out, str s)
 	return 0;
 }
 
-/* appends "<fmt>" to buf at *pos; 0 or -1 when full */
-static int usend_put(
-		char *buf, size_t size, size_t *pos, str *out, const char *fmt, ...)
+/* appends the concatenation of n parts, and a NUL (strings stay
+ * printable), to buf at *pos; 0 or -1 when full. memcpy, not vsnprintf:
+ * it runs seven times for every REGISTER */
+static int usend_cat(
+		char *buf, size_t size, size_t *pos, str *out, const str *parts, int n)
 {
-	va_list ap;
-	int n;
+	size_t len = 0;
+	int i;
 
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *pos, size - *pos, fmt, ap);
-	va_end(ap);
-	if(n < 0 || (size_t)n >= size - *pos)
-		return -1;
-	if(out) {
-		out->s = buf + *pos;
-		out->len = n;
+	for(i = 0; i < n; i++) {
+		if(parts[i].len < 0)
+			return -1;
+		len += (size_t)parts[i].len;
 	}
-	*pos += n + 1; /* keep the NUL, strings stay printable */
+	if(len >= size - *pos)
+		return -1;
+	out->s = buf + *pos;
+	out->len = (int)len;
+	for(i = 0; i < n; i++) {
+		memcpy(buf + *pos, parts[i].s, parts[i].len);
+		*pos += parts[i].len;
+	}
+	buf[(*pos)++] = '\0';
 	return 0;
 }
+#define USEND_CAT(buf, pos, out, ...)                                       \
+	usend_cat((buf), sizeof(buf), (pos), (out), (const str[]){__VA_ARGS__}, \
+			(int)(sizeof((const str[]){__VA_ARGS__}) / sizeof(str)))
 
 /* Under the lock: copies what the REGISTER needs out of the line (which
  * may move: *ulp follows). Everything that takes time (the digest, the
@@ -233,7 +240,11 @@ static int usend_prepare(
 		struct uline **ulp, const struct line_send *act, struct usend *us)
 {
 	struct uline *ul;
-	str rdom, ruser, proxy, caddr, cid, tag;
+	static const str s_sip = str_init("sip:"), s_at = str_init("@"),
+					 s_contact = str_init("Contact: <sip:"),
+					 s_expires = str_init(">\r\nExpires: "),
+					 s_crlf = str_init("\r\n");
+	str rdom, ruser, proxy, caddr, cid, tag, uuid, exp;
 	size_t pos = 0, hpos = 0;
 	int i, k;
 
@@ -251,29 +262,20 @@ static int usend_prepare(
 		caddr = uacreg_default_contact;
 	cid = ul_dyn(ul, UL_CALL_ID);
 	tag = ul_dyn(ul, UL_FROM_TAG);
-	if(usend_put(us->buf, sizeof(us->buf), &pos, &us->uuid, "%.*s",
-			   ul->slen[ROW_L_UUID], ul_str(ul, ROW_L_UUID).s)
-					< 0
-			|| usend_put(us->buf, sizeof(us->buf), &pos, &us->ruri, "sip:%.*s",
-					   rdom.len, rdom.s)
-					   < 0
-			|| usend_put(us->buf, sizeof(us->buf), &pos, &us->to,
-					   "sip:%.*s@%.*s", ruser.len, ruser.s, rdom.len, rdom.s)
-					   < 0
-			|| usend_put(us->buf, sizeof(us->buf), &pos, &us->proxy, "%.*s",
-					   proxy.len, proxy.s)
-					   < 0
-			|| usend_put(us->buf, sizeof(us->buf), &pos, &us->call_id, "%.*s",
-					   cid.len, cid.s)
-					   < 0
-			|| usend_put(us->buf, sizeof(us->buf), &pos, &us->from_tag, "%.*s",
-					   tag.len, tag.s)
-					   < 0
-			|| usend_put(us->hdr_buf, sizeof(us->hdr_buf) - USEND_AUTH_MAX,
+	uuid = ul_str(ul, ROW_L_UUID);
+	exp.s = int2str(act->expires, &exp.len);
+	if(USEND_CAT(us->buf, &pos, &us->uuid, uuid) < 0
+			|| USEND_CAT(us->buf, &pos, &us->ruri, s_sip, rdom) < 0
+			|| USEND_CAT(us->buf, &pos, &us->to, s_sip, ruser, s_at, rdom) < 0
+			|| USEND_CAT(us->buf, &pos, &us->proxy, proxy) < 0
+			|| USEND_CAT(us->buf, &pos, &us->call_id, cid) < 0
+			|| USEND_CAT(us->buf, &pos, &us->from_tag, tag) < 0
+			/* the room for the credentials stays free behind */
+			|| usend_cat(us->hdr_buf, sizeof(us->hdr_buf) - USEND_AUTH_MAX,
 					   &hpos, &us->hdrs,
-					   "Contact: <sip:%.*s@%.*s>\r\nExpires: %u\r\n",
-					   ul->slen[ROW_L_UUID], ul_str(ul, ROW_L_UUID).s,
-					   caddr.len, caddr.s, act->expires)
+					   (const str[]){s_contact, uuid, s_at, caddr, s_expires,
+							   exp, s_crlf},
+					   7)
 					   < 0)
 		return -1;
 	us->from = us->to;
@@ -361,6 +363,8 @@ static int usend_finish(struct usend *us)
 
 static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps);
 
+static struct usend usend_buf;
+
 void usend_register(struct uline *ul, const struct line_send *act)
 {
 	static str method = str_init("REGISTER");
@@ -371,23 +375,23 @@ void usend_register(struct uline *ul, const struct line_send *act)
 	uint32_t id, gen, attempt;
 	int ret, built, fenced = 0;
 
-	us = pkg_malloc(sizeof(*us));
-	if(us == NULL || usend_prepare(&ul, act, us) < 0) {
+	/* One per process, not pkg_malloc()ed: ~10 KB asked of qm_malloc and
+	 * freed again for every REGISTER walked pkg's free lists (a visible
+	 * part of the uacreg process's profile). A process sends one REGISTER
+	 * at a time and nothing below calls back into here. */
+	us = &usend_buf;
+	if(usend_prepare(&ul, act, us) < 0) {
 		str uuid = ul_str(ul, ROW_L_UUID);
 		/* ours, not the carrier's: a retry that never counts */
 		LM_ERR("line [%.*s]: cannot build the REGISTER (%s): retry, not "
 			   "counted\n",
 				uuid.len, uuid.s,
-				us == NULL ? "no private memory"
-						   : "no shared memory for a new dialog, or a header "
-							 "too long");
+				"no shared memory for a new dialog, or a header too long");
 		env = ustore_env_for(ul);
 		ustore_apply(
 				ul, ustore_carrier_outcome(ul,
 							line_on_send_error(&ul->sm, act->attempt, &env), 0,
 							0, &env));
-		if(us)
-			pkg_free(us);
 		return;
 	}
 	id = ul->id;
@@ -435,7 +439,6 @@ void usend_register(struct uline *ul, const struct line_send *act)
 	if(ret >= 0)
 		counter_inc(uacreg_cnt_sent);
 failed:
-	pkg_free(us);
 
 	ustore_lock();
 	if(ret < 0) {
@@ -461,59 +464,22 @@ failed:
 	}
 }
 
-/* leading decimal digits of a header body; 0 when none */
-static uint32_t usend_header_uint(struct hdr_field *h)
+/* Our Contact among the reply's (RFC 3261 10.2.4): the one whose URI equals
+ * the one we sent, compared as 19.1.4 says (user, password, host, port, and
+ * the transport, user, ttl, method and maddr parameters). Another binding
+ * with our user part (an old contact_addr of ours, another SBC's line with
+ * the same l_uuid) is not ours. The same bytes are the same URI: no parse. */
+static int usend_is_ours(ur_str_t uri, void *arg)
 {
-	str b = h->body;
-	uint32_t v = 0;
-	int i;
+	str *ours = arg;
+	str u = {(char *)uri.s, (int)uri.len};
 
-	trim(&b);
-	for(i = 0; i < b.len && b.s[i] >= '0' && b.s[i] <= '9'; i++) {
-		if(v > 100000000)
-			return UINT32_MAX; /* absurd: the caller bounds it */
-		v = v * 10 + (b.s[i] - '0');
-	}
-	return v;
-}
-
-/* Expires granted to our Contact: the one whose URI equals the one we
- * sent (RFC 3261 10.2.4, compared as 19.1.4 says: user, password, host,
- * port, and the transport, user, ttl, method and maddr parameters). Another
- * binding with our user part (an old contact_addr of ours, another SBC's
- * line with the same l_uuid) is not ours. Its expires parameter, else the
- * Expires header, else -1. */
-static int64_t usend_granted(
-		struct sip_msg *rpl, const str *contact, int *listed)
-{
-	struct hdr_field *h;
-	contact_t *c;
-	int64_t hdr_expires = -1;
-	unsigned int v;
-	str ours = *contact;
-
-	*listed = 0;
-	for(h = rpl->headers; h; h = h->next) {
-		if(h->type == HDR_EXPIRES_T)
-			hdr_expires = usend_header_uint(h);
-	}
-	if(ours.len == 0)
-		return hdr_expires;
-	for(h = rpl->contact; h; h = next_sibling_hdr(h)) {
-		if(parse_contact(h) < 0 || h->parsed == NULL)
-			continue;
-		for(c = ((contact_body_t *)h->parsed)->contacts; c; c = c->next) {
-			/* 0: equal; unparsable or different: not ours */
-			if(cmp_uri_str(&c->uri, &ours) != 0)
-				continue;
-			*listed = 1;
-			if(c->expires && c->expires->body.len
-					&& str2int(&c->expires->body, &v) == 0)
-				return v;
-			return hdr_expires;
-		}
-	}
-	return hdr_expires;
+	if(uri.len > (size_t)ROW_MAX_STR + 512)
+		return 0; /* longer than any Contact of ours */
+	if(u.len == ours->len && memcmp(u.s, ours->s, u.len) == 0)
+		return 1;
+	/* 0: equal; unparsable or different: not ours */
+	return cmp_uri_str(&u, ours) == 0;
 }
 
 /* 1 when a row's HA1 (hex of its length, 0 = a password) can answer alg */
@@ -528,19 +494,19 @@ static int usend_ha1_fits(enum digest_alg alg, int ha1_len)
 
 /* The strongest challenge of the reply that the line's secret can answer:
  * an MD5 HA1 cannot answer SHA-256, so a carrier offering both gets MD5. */
-static void usend_challenge(
-		struct sip_msg *rpl, int code, int ha1_len, struct line_reply *r)
+static void usend_challenge(const struct reply_scan *sc, int code, int ha1_len,
+		struct line_reply *r)
 {
-	struct hdr_field *h;
 	struct digest_challenge ch;
-	int want = code == 407 ? HDR_PROXY_AUTHENTICATE_T : HDR_WWW_AUTHENTICATE_T;
+	enum rscan_ch_kind want = code == 407 ? RSCAN_CH_PROXY : RSCAN_CH_WWW;
+	unsigned i;
 	int rc;
 
 	r->challenge_err = DIGEST_E_MALFORMED; /* none found */
-	for(h = rpl->headers; h; h = h->next) {
-		if(h->type != want)
+	for(i = 0; i < sc->n_ch; i++) {
+		if(sc->ch[i].kind != want)
 			continue;
-		rc = digest_parse_challenge(h->body.s, h->body.len, &ch);
+		rc = digest_parse_challenge(sc->ch[i].body.s, sc->ch[i].body.len, &ch);
 		if(rc == 0 && !usend_ha1_fits(ch.alg, ha1_len))
 			rc = DIGEST_E_HA1;
 		if(rc < 0) {
@@ -556,10 +522,16 @@ static void usend_challenge(
 	}
 }
 
+/* What the machine needs from a reply, read from its raw buffer by
+ * reply_scan(): tm parsed the first line and what it matches on; parsing
+ * every header and Contact into pkg memory (parse_headers(HDR_EOH_F),
+ * parse_contact) was most of the CPU of a refresh. The challenges point
+ * into the reply's buffer, which lives until the callback returns. */
 static void usend_summarise(struct sip_msg *rpl, int code, const str *uuid,
-		const str *contact, int ha1_len, struct line_reply *r, int *listed)
+		str *contact, int ha1_len, struct line_reply *r, int *listed)
 {
-	struct hdr_field *h;
+	struct reply_scan sc;
+	int ok2xx = code >= 200 && code < 300;
 
 	*listed = -1;
 	r->code = code;
@@ -568,21 +540,23 @@ static void usend_summarise(struct sip_msg *rpl, int code, const str *uuid,
 		r->local = 1;
 		return;
 	}
-	if(parse_headers(rpl, HDR_EOH_F, 0) < 0) {
+	if(reply_scan(rpl->buf, rpl->len,
+			   ok2xx && contact->len > 0 ? usend_is_ours : NULL, contact, &sc)
+			< 0) {
 		LM_NOTICE("line [%.*s]: reply %d has malformed headers\n", uuid->len,
 				uuid->s, code);
 		return;
 	}
 	if(code == 401 || code == 407)
-		usend_challenge(rpl, code, ha1_len, r);
-	else if(code >= 200 && code < 300)
-		r->granted = usend_granted(rpl, contact, listed);
-	for(h = rpl->headers; h; h = h->next) {
-		if(h->type == HDR_MIN_EXPIRES_T)
-			r->min_expires = usend_header_uint(h);
-		else if(h->type == HDR_RETRY_AFTER_T)
-			r->retry_after = usend_header_uint(h);
+		usend_challenge(&sc, code, ha1_len, r);
+	else if(ok2xx) {
+		r->granted = sc.granted;
+		*listed = sc.listed;
 	}
+	if(sc.min_expires >= 0)
+		r->min_expires = (uint32_t)sc.min_expires;
+	if(sc.retry_after >= 0)
+		r->retry_after = (uint32_t)sc.retry_after;
 }
 
 /* Keeps the reply's reason phrase and, when the machine says so, its
@@ -735,9 +709,15 @@ static void usend_reply_cb(struct cell *t, int type, struct tmcb_params *ps)
 		ha1_len = ul->slen[ROW_AUTH_HA1];
 		if(caddr.len == 0)
 			caddr = uacreg_default_contact;
-		n = snprintf(contact_buf, sizeof(contact_buf), "sip:%.*s@%.*s", u.len,
-				u.s, caddr.len, caddr.s);
-		contact.len = n > 0 && n < (int)sizeof(contact_buf) ? n : 0;
+		/* memcpy, not snprintf: this runs for every reply */
+		n = 4 + u.len + 1 + caddr.len;
+		if(n < (int)sizeof(contact_buf)) {
+			memcpy(contact_buf, "sip:", 4);
+			memcpy(contact_buf + 4, u.s, u.len);
+			contact_buf[4 + u.len] = '@';
+			memcpy(contact_buf + 5 + u.len, caddr.s, caddr.len);
+			contact.len = n;
+		}
 	}
 	ustore_unlock();
 	if(ul == NULL) {
