@@ -32,6 +32,11 @@ outage      (its own Kamailio per engine, --outage N/S, default 1000/600: the
             received during the outage, and the time from its return until
             every line has a 200 again.
 
+ha          (bench/ha.py; --ha-steady N/S, default 200/600, --ha-takeover N,
+            default 10000) two uacreg nodes in ha_mode active on one table:
+            AORs registered from two sources in S s of steady state, and the
+            takeover time of a survivor after a SIGKILL at N lines.
+
 Rounds: at the sizes of at most 10,000 lines the (size, engine) phases run
 in alternation, --rounds times each (default 3: uacreg, stock, uacreg,
 stock, uacreg, stock), each with a fresh Kamailio and sipp; the CPU figures
@@ -69,6 +74,7 @@ import signal
 import sys
 from pathlib import Path
 
+from ha import ha_phase, ha_report
 from engines import BENCH, ENGINES, MariaDB, PARAMS_STOCK_RETRY, Procs, SHM_MB, UACREG_SO, log
 from phases import Size, baseline_shm, fold_rounds, outage_phase, rounds_for, run_phase
 from report import build_report, machine, outage_report, shm_per_line
@@ -92,6 +98,11 @@ def main():
     ap.add_argument("--outage", default="1000/600",
                     help="N/S: the carrier outage phase (N lines, S s of silence); "
                     "empty to skip (the smoke skips it unless given)")
+    ap.add_argument("--ha-steady", default="200/600",
+                    help="N/S: HA steady state, 2 nodes, N lines watched S s (bench/ha.py); "
+                    "empty to skip")
+    ap.add_argument("--ha-takeover", default="10000",
+                    help="N: HA takeover time after a SIGKILL at N lines; empty to skip")
     ap.add_argument("--rounds", type=int, default=3,
                     help="rounds of the alternation (uacreg, stock, uacreg, ...) at the sizes "
                     "of at most 10,000 lines with a refresh window; the smoke: 2")
@@ -114,6 +125,10 @@ def main():
             args.expires = 30
         if "--outage" not in argv:
             args.outage = ""
+        if "--ha-steady" not in argv:
+            args.ha_steady = "100/15"
+        if "--ha-takeover" not in argv:
+            args.ha_takeover = "100"
     outage = None
     if args.outage:
         on, _, osecs = args.outage.partition("/")
@@ -155,6 +170,7 @@ def main():
     m = machine()
     results = {}
     outage_results = {}
+    ha_results = {}
     baselines = {}
     db = MariaDB(run_dir / "mariadb", procs)
     failed = None
@@ -201,6 +217,8 @@ def main():
                 except Exception as ex:
                     log(f"outage, {e}: phase failed: {ex}")
                     outage_results[e] = {"engine": e, "notes": [f"phase failed: {ex}"]}
+        if (args.ha_steady or args.ha_takeover) and "uacreg" in engines:
+            ha_results = ha_phase(args, run_dir, procs, db, params, args.shm)
     except KeyboardInterrupt as ex:
         failed = f"interrupted ({ex})"
         log(failed)
@@ -208,7 +226,7 @@ def main():
         procs.stop_all()
         db.stop()
     finished = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    if not results and not outage_results:
+    if not results and not outage_results and not ha_results:
         return 1
     with open(run_dir / "results.json", "w") as f:
         json.dump({f"{k[0][0]}@{k[0][1]}{'/' + str(k[0][2]) if k[0][2] else ''}/{k[1]}": v for k, v in results.items()}, f,
@@ -226,6 +244,13 @@ def main():
     if outage_results:
         extra = []
         outage_report(extra.append, outage, outage_results)
+        head, sep, tail = report.partition("## Details per phase")
+        report = head + "\n".join(extra) + "\n" + sep + tail
+    if ha_results:
+        with open(run_dir / "ha.json", "w") as f:
+            json.dump(ha_results, f, indent=1, default=str)
+        extra = []
+        ha_report(extra.append, ha_results)
         head, sep, tail = report.partition("## Details per phase")
         report = head + "\n".join(extra) + "\n" + sep + tail
     if failed:
@@ -248,6 +273,11 @@ def main():
                                     or r.get("shm_per_line") is None
                                     or r.get("reload_wire") is None):
                 bad.append(f"{e}: a figure is missing (CPU, shm per line or reload)")
+        for name, r in ha_results.items():
+            if r.get("failed"):
+                bad.append(f"HA {name}: {r['notes']}")
+            elif r.get("double_registrations") or r.get("aors_two_sources"):
+                bad.append(f"HA {name}: an AOR registered by both nodes")
         if bad:
             log("smoke FAILED: " + "; ".join(bad))
             return 1

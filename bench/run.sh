@@ -8,7 +8,8 @@
 #   bash bench/run.sh --smoke              1,000 lines, 30 s expires, ~2-3 min
 #                                          -> bench/results-smoke.md; exit 0 when
 #                                          the bench itself works
-#   more: --engines uacreg|stock, --expires S, --rate N, --out FILE
+#   more: --engines uacreg|stock, --expires S, --rate N, --out FILE,
+#         --ha-steady N/S, --ha-takeover N (the HA phase; "" skips it)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 

@@ -11,6 +11,9 @@ PKGS=(
 	# jansson.so (JSON of the shipped kamailio.cfg's ceiling report)
 	kamailio-extra-modules
 	mariadb-server mariadb-client sip-tester
+	# the HA tests' MariaDB Galera cluster (tests/integration/galera.py):
+	# libgalera_smm.so, and rsync for its state transfer
+	galera-4 rsync
 	build-essential dpkg-dev bison flex pkg-config
 	libcmocka-dev python3-pytest clang libclang-rt-14-dev clang-format
 	procps iproute2 netcat-openbsd

@@ -215,7 +215,8 @@ def db(mariadb):
 
 class Kamailio:
     def __init__(self, procs, workdir, db, extra_params="", ceiling_extra="", request_extra="",
-                 listen2=None, shm_mb=64, cfg_text=None, env=None, host="127.0.0.1"):
+                 listen2=None, shm_mb=64, cfg_text=None, env=None, host="127.0.0.1",
+                 contact=None):
         self.procs = procs
         self.env = env
         self.dir = workdir
@@ -227,6 +228,7 @@ class Kamailio:
         self.addr = f"{host}:{self.port}"
         self.ctl = self.dir / "ctl.sock"
         self.rpcsock = self.dir / "rpc.sock"
+        self.pidfile = self.dir / "kamailio.pid"
         self.log = self.dir / "kamailio.log"
         self.shm_mb = shm_mb
         listen = f"listen=udp:{self.addr}"
@@ -235,7 +237,7 @@ class Kamailio:
         subst = {
             "LISTEN": listen, "MODDIR": MODDIR, "UACREG_SO": str(MODULE),
             "CTLSOCK": str(self.ctl), "RPCSOCK": str(self.rpcsock),
-            "DBURL": db.url, "CONTACT": self.addr,
+            "DBURL": db.url, "CONTACT": contact or self.addr,
             "EXTRA_PARAMS": extra_params, "CEILING_EXTRA": ceiling_extra,
             "REQUEST_EXTRA": request_extra,
         }
@@ -254,6 +256,7 @@ class Kamailio:
         self.proc = self.procs.start(
             # -L: the modules of KAMAILIO_VERSION, whatever mpath a cfg sets
             [KAMAILIO_BIN, "-f", str(self.cfg), "-L", MODDIR, "-DD", "-E", "-w", str(self.dir),
+             "-P", str(self.pidfile),
              "-m", str(self.shm_mb), "-M", "16"],
             stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env=None if self.env is None else {**os.environ, **self.env})
@@ -567,6 +570,60 @@ class Registrar:
 
     def oks(self, user=None):
         return len(self.responses(user, 200))
+
+    # --- by source address (several nodes registering, the HA tests) ------
+    @staticmethod
+    def host_of(addr):
+        return addr.rsplit(":", 1)[0] if addr else None
+
+    def sources(self, since=None, until=None, user=None):
+        """{AOR (To user): set of source hosts} of the REGISTERs received
+        (retransmissions left out) in [since, until)."""
+        out = {}
+        for r in self.requests(user):
+            if (since is None or r["t"] >= since) and (until is None or r["t"] < until):
+                out.setdefault(r["user"], set()).add(self.host_of(r["src"]))
+        return out
+
+    def aors_from_several_sources(self, since=None, until=None):
+        """The AORs that REGISTERed from more than one address in the window."""
+        return sorted(u for u, s in self.sources(since, until).items() if len(s) > 1)
+
+    def count_by_source(self, since=None, until=None):
+        """{source host: number of AORs it REGISTERed} in the window."""
+        out = {}
+        for u, hosts in self.sources(since, until).items():
+            for h in hosts:
+                out[h] = out.get(h, 0) + 1
+        return out
+
+    def last_ok_source(self):
+        """{AOR: host the last 200 OK went to}."""
+        out = {}
+        for r in self.responses(code=200):
+            out[r["user"]] = self.host_of(r["dst"])
+        return out
+
+    def first_ok(self, user, since=0, host=None):
+        """Time of the first 200 OK to user after since (from host), or None."""
+        for r in self.responses(user, 200):
+            if r["t"] >= since and (host is None or self.host_of(r["dst"]) == host):
+                return r["t"]
+        return None
+
+    def credential_registers(self, user=None, failing=None):
+        """REGISTERs that carried credentials (Authorization or
+        Proxy-Authorization), retransmissions left out; failing=True: only
+        those the registrar refused (a new challenge, 401/407/403),
+        failing=False: only those accepted."""
+        out = []
+        for r in self.requests(user):
+            if not r.get("auth"):
+                continue
+            refused = r.get("code") in (401, 403, 407)
+            if failing is None or failing == refused:
+                out.append(r)
+        return out
 
 
 @pytest.fixture
