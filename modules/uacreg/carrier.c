@@ -260,6 +260,35 @@ int carrier_ruled(const struct carrier_config *cfg, const struct carrier *c)
 		   && c->lines >= cfg->min_lines;
 }
 
+uint32_t carrier_threshold(
+		const struct carrier_config *cfg, const struct carrier *c)
+{
+	uint64_t t;
+
+	if(!c->shared || c->lines == 0 || c->owned >= c->lines)
+		return cfg->min_lines;
+	t = ((uint64_t)cfg->min_lines * c->owned + c->lines - 1) / c->lines;
+	return t < 1 ? 1 : (uint32_t)t;
+}
+
+void carriers_owned_begin(struct carriers *cs)
+{
+	uint32_t i;
+
+	for(i = 0; i < cs->count; i++) {
+		cs->v[i].shared = 1;
+		cs->v[i].owned = 0;
+	}
+}
+
+void carriers_owned_add(struct carriers *cs, const struct carrier_line *l)
+{
+	struct carrier *c = carriers_get(cs, l->cid);
+
+	if(c)
+		c->owned++;
+}
+
 int carrier_counts(const struct carrier *c)
 {
 	return c == NULL || c->state == CARRIER_NORMAL;
@@ -324,7 +353,7 @@ static void close_epoch(struct carrier *c)
 static int epoch_failure(struct carrier *c, const struct carrier_config *cfg,
 		struct carrier_line *l, int outcome, uint64_t now)
 {
-	uint32_t *n;
+	uint32_t *n, need = carrier_threshold(cfg, c);
 
 	if(c->ep_start == 0 || now - c->ep_start >= cfg->window_ms) {
 		close_epoch(c);
@@ -346,11 +375,11 @@ static int epoch_failure(struct carrier *c, const struct carrier_config *cfg,
 		if((n = kind_count(c, outcome)) != NULL)
 			(*n)++;
 	}
-	if(c->n_refused >= cfg->min_lines
+	if(c->n_refused >= need
 			&& (uint64_t)c->n_refused * 100
 					   >= (uint64_t)cfg->share_pct * c->n_tried)
 		return CARRIER_REFUSING;
-	if(c->n_down >= cfg->min_lines
+	if(c->n_down >= need
 			&& (uint64_t)c->n_down * 100
 					   >= (uint64_t)cfg->share_pct * c->n_tried)
 		return CARRIER_UNREACHABLE;
