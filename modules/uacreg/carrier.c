@@ -198,6 +198,7 @@ uint32_t carriers_bind(struct carriers *cs, ur_str_t key)
 	c->hash = h;
 	c->probe_id = CARRIER_NO_LINE;
 	c->lines = 1;
+	c->shared = cs->shared;
 	b = h % cs->nbuckets;
 	c->next = cs->buckets[b];
 	cs->buckets[b] = i;
@@ -275,6 +276,7 @@ void carriers_owned_begin(struct carriers *cs)
 {
 	uint32_t i;
 
+	cs->shared = 1;
 	for(i = 0; i < cs->count; i++) {
 		cs->v[i].shared = 1;
 		cs->v[i].owned = 0;

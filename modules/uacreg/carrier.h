@@ -155,6 +155,9 @@ struct carriers
 	uint32_t *buckets;
 	uint32_t nbuckets;
 	uint32_t work; /* carriers with work set */
+	/* HA active (carriers_owned_begin was called): a carrier made later is
+	 * shared with owned 0 until the next count, i.e. threshold 1 */
+	uint8_t shared;
 };
 
 /* Bits returned by carrier_on_outcome */

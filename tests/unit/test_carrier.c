@@ -623,6 +623,17 @@ static void test_ha_share_threshold(void **state)
 	/* a new round starts the count again */
 	carriers_owned_begin(&s.cs);
 	assert_int_equal(c->owned, 0);
+	/* a carrier made between two counts owns nothing yet here: the
+	 * threshold is 1 until the HA process counts it */
+	{
+		ur_str_t k2 = UR_STR_LIT("new:5060");
+		uint32_t cid = carriers_bind(&s.cs, k2);
+		assert_true(cid != CARRIER_NONE);
+		c = sim_c(&s, 0); /* the array may have moved */
+		assert_int_equal(carriers_get(&s.cs, cid)->shared, 1);
+		assert_int_equal(
+				carrier_threshold(&s.ccfg, carriers_get(&s.cs, cid)), 1);
+	}
 	/* a line bound to no carrier is no one's share */
 	s.cl[0].cid = CARRIER_NONE;
 	carriers_owned_add(&s.cs, &s.cl[0]);
