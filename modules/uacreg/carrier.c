@@ -198,6 +198,7 @@ uint32_t carriers_bind(struct carriers *cs, ur_str_t key)
 	c->hash = h;
 	c->probe_id = CARRIER_NO_LINE;
 	c->lines = 1;
+	c->shared = cs->shared;
 	b = h % cs->nbuckets;
 	c->next = cs->buckets[b];
 	cs->buckets[b] = i;
@@ -258,6 +259,36 @@ int carrier_ruled(const struct carrier_config *cfg, const struct carrier *c)
 {
 	return c != NULL && cfg->window_ms > 0 && cfg->min_lines > 0
 		   && c->lines >= cfg->min_lines;
+}
+
+uint32_t carrier_threshold(
+		const struct carrier_config *cfg, const struct carrier *c)
+{
+	uint64_t t;
+
+	if(!c->shared || c->lines == 0 || c->owned >= c->lines)
+		return cfg->min_lines;
+	t = ((uint64_t)cfg->min_lines * c->owned + c->lines - 1) / c->lines;
+	return t < 1 ? 1 : (uint32_t)t;
+}
+
+void carriers_owned_begin(struct carriers *cs)
+{
+	uint32_t i;
+
+	cs->shared = 1;
+	for(i = 0; i < cs->count; i++) {
+		cs->v[i].shared = 1;
+		cs->v[i].owned = 0;
+	}
+}
+
+void carriers_owned_add(struct carriers *cs, const struct carrier_line *l)
+{
+	struct carrier *c = carriers_get(cs, l->cid);
+
+	if(c)
+		c->owned++;
 }
 
 int carrier_counts(const struct carrier *c)
@@ -324,7 +355,7 @@ static void close_epoch(struct carrier *c)
 static int epoch_failure(struct carrier *c, const struct carrier_config *cfg,
 		struct carrier_line *l, int outcome, uint64_t now)
 {
-	uint32_t *n;
+	uint32_t *n, need = carrier_threshold(cfg, c);
 
 	if(c->ep_start == 0 || now - c->ep_start >= cfg->window_ms) {
 		close_epoch(c);
@@ -346,11 +377,11 @@ static int epoch_failure(struct carrier *c, const struct carrier_config *cfg,
 		if((n = kind_count(c, outcome)) != NULL)
 			(*n)++;
 	}
-	if(c->n_refused >= cfg->min_lines
+	if(c->n_refused >= need
 			&& (uint64_t)c->n_refused * 100
 					   >= (uint64_t)cfg->share_pct * c->n_tried)
 		return CARRIER_REFUSING;
-	if(c->n_down >= cfg->min_lines
+	if(c->n_down >= need
 			&& (uint64_t)c->n_down * 100
 					   >= (uint64_t)cfg->share_pct * c->n_tried)
 		return CARRIER_UNREACHABLE;

@@ -40,6 +40,13 @@
  * counts are rolled back, and a line that reached its ceiling with pending
  * counts is held (no route, no DELETE) until the carrier's verdict is clear.
  *
+ * HA active mode spreads a carrier's lines over the nodes, and each node
+ * sees only the failures of the lines it sends for. There the thresholds
+ * scale with this node's share (carrier_threshold): a carrier refusing
+ * everyone must be found by every node, or each node's few lines would
+ * follow the per-line rule and be deleted. carrier_ruled() still judges on
+ * all the carrier's lines (every node loads every row).
+ *
  * While not NORMAL, one line at a time may send (the probe); the others wait
  * until the probe's 2xx brings the carrier back, or until the next probe
  * is due (the carrier's own backoff, Retry-After a floor).
@@ -113,6 +120,10 @@ struct carrier
 	uint32_t waiting;
 	/* the glue has work for this carrier's lines (see carrier_take_work) */
 	uint8_t work;
+	/* HA active: the lines are spread over the nodes, and this node sends
+	 * for `owned` of them (carriers_owned_begin/_add) */
+	uint8_t shared;
+	uint32_t owned;
 };
 
 /* work the glue owes a carrier's lines (bits of carrier.work) */
@@ -144,6 +155,9 @@ struct carriers
 	uint32_t *buckets;
 	uint32_t nbuckets;
 	uint32_t work; /* carriers with work set */
+	/* HA active (carriers_owned_begin was called): a carrier made later is
+	 * shared with owned 0 until the next count, i.e. threshold 1 */
+	uint8_t shared;
 };
 
 /* Bits returned by carrier_on_outcome */
@@ -169,6 +183,20 @@ struct carrier *carriers_find(struct carriers *cs, ur_str_t key);
 
 /* The carrier rule applies to this carrier (enough lines, rule on). */
 int carrier_ruled(const struct carrier_config *cfg, const struct carrier *c);
+
+/* Distinct failing lines of one epoch that make the carrier refusing (or
+ * unreachable): min_lines, or on a carrier shared with other nodes
+ * max(1, ceil(min_lines * owned / lines)), never above min_lines: when in
+ * doubt the carrier refuses and no line is deleted. */
+uint32_t carrier_threshold(
+		const struct carrier_config *cfg, const struct carrier *c);
+
+/* HA active, under the caller's lock: every carrier becomes shared and its
+ * owned count restarts at 0; then carriers_owned_add for each line this
+ * node owns. Never called with ha_mode off or standby (all lines counted
+ * as in one node). */
+void carriers_owned_begin(struct carriers *cs);
+void carriers_owned_add(struct carriers *cs, const struct carrier_line *l);
 
 /* Whether a failure now counts toward the line's ceiling. */
 int carrier_counts(const struct carrier *c);

@@ -346,12 +346,27 @@ static int uha_unseen(struct uline *ul, void *arg)
 	return 0;
 }
 
+/* Under the lock: a carrier's share owned here, in active mode, where a
+ * node sees only its own lines fail (carrier_threshold) */
+static void uha_carriers_begin(void)
+{
+	if(uacreg_ha_mode == HA_ACTIVE)
+		carriers_owned_begin(&ustore->carriers);
+}
+
+static void uha_carrier_owned(struct uline *ul)
+{
+	if(uacreg_ha_mode == HA_ACTIVE && ul->ha_owner == UHA_SELF)
+		carriers_owned_add(&ustore->carriers, &ul->cr);
+}
+
 static int uha_count_owned(struct uline *ul, void *arg)
 {
 	uint32_t *n = arg;
 
 	if(ul->ha_owner == UHA_SELF)
 		(*n)++;
+	uha_carrier_owned(ul);
 	return 0;
 }
 
@@ -516,6 +531,7 @@ static void uha_publish(struct uha_round *r, uint64_t t0)
 	int i;
 
 	ustore_lock();
+	uha_carriers_begin();
 	ustore_foreach(uha_count_owned, &owned);
 	uha->owned_lines = owned;
 	uha->nnodes = (uint32_t)r->n;
@@ -536,6 +552,7 @@ static int uha_count_node_lines(struct uline *ul, void *arg)
 	uint32_t *counts = arg;
 
 	counts[ul->ha_owner]++;
+	uha_carrier_owned(ul);
 	return 0;
 }
 
@@ -630,6 +647,7 @@ static void uha_tick(unsigned int ticks, void *param)
 		/* lines per node, for uacreg.nodes */
 		memset(counts, 0, sizeof(counts));
 		ustore_lock();
+		uha_carriers_begin();
 		ustore_foreach(uha_count_node_lines, counts);
 		for(i = 0; i < r->n && i < (int)uha->nnodes; i++) {
 			uha->nodes[i].lines = 0;

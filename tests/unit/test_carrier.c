@@ -594,6 +594,113 @@ static void test_line_no_count_and_uncount(void **state)
 	assert_int_equal(line_uncount(&sm, 1, &env), 0);
 }
 
+/* HA active: the carrier's lines are spread over the nodes; the thresholds
+ * scale with this node's share, never above min_lines, at least 1 */
+static void test_ha_share_threshold(void **state)
+{
+	struct sim s;
+	struct carrier *c;
+	int i;
+
+	sim_init(&s, 10, "shared:5060", 2);
+	c = sim_c(&s, 0);
+	/* ha_mode off / standby: nothing calls carriers_owned_begin */
+	assert_int_equal(carrier_threshold(&s.ccfg, c), 3);
+	carriers_owned_begin(&s.cs);
+	assert_int_equal(c->owned, 0);
+	assert_int_equal(carrier_threshold(&s.ccfg, c), 1);
+	carriers_owned_add(&s.cs, &s.cl[0]);
+	assert_int_equal(carrier_threshold(&s.ccfg, c), 1); /* ceil(0.3) */
+	for(i = 1; i < 4; i++)
+		carriers_owned_add(&s.cs, &s.cl[i]);
+	assert_int_equal(carrier_threshold(&s.ccfg, c), 2); /* ceil(1.2) */
+	for(i = 4; i < 7; i++)
+		carriers_owned_add(&s.cs, &s.cl[i]);
+	assert_int_equal(carrier_threshold(&s.ccfg, c), 3); /* ceil(2.1) */
+	for(i = 7; i < 10; i++)
+		carriers_owned_add(&s.cs, &s.cl[i]);
+	assert_int_equal(carrier_threshold(&s.ccfg, c), 3);
+	/* a new round starts the count again */
+	carriers_owned_begin(&s.cs);
+	assert_int_equal(c->owned, 0);
+	/* a carrier made between two counts owns nothing yet here: the
+	 * threshold is 1 until the HA process counts it */
+	{
+		ur_str_t k2 = UR_STR_LIT("new:5060");
+		uint32_t cid = carriers_bind(&s.cs, k2);
+		assert_true(cid != CARRIER_NONE);
+		c = sim_c(&s, 0); /* the array may have moved */
+		assert_int_equal(carriers_get(&s.cs, cid)->shared, 1);
+		assert_int_equal(
+				carrier_threshold(&s.ccfg, carriers_get(&s.cs, cid)), 1);
+	}
+	/* a line bound to no carrier is no one's share */
+	s.cl[0].cid = CARRIER_NONE;
+	carriers_owned_add(&s.cs, &s.cl[0]);
+	assert_int_equal(c->owned, 0);
+	carriers_destroy(&s.cs);
+}
+
+/* four lines, min_lines 3, this node sends for two (the other node for the
+ * other two); the carrier refuses everyone: two failing lines here are the
+ * carrier refusing, nothing reaches a ceiling. Without the share the same
+ * failures follow the per-line rule (the bug: every node deleted its
+ * lines). */
+static void test_ha_share_refusing(void **state)
+{
+	struct sim s;
+	int i, k, shared;
+
+	for(shared = 0; shared < 2; shared++) {
+		sim_init(&s, 4, "shared:5060", 2);
+		if(shared) {
+			carriers_owned_begin(&s.cs);
+			carriers_owned_add(&s.cs, &s.cl[0]);
+			carriers_owned_add(&s.cs, &s.cl[1]);
+		}
+		for(k = 0; k < 2; k++)
+			for(i = 0; i < 2; i++)
+				sim_try(&s, i, 403);
+		if(shared) {
+			assert_int_equal(sim_c(&s, 0)->state, CARRIER_REFUSING);
+			assert_int_equal(s.events, 1);
+			for(i = 0; i < 2; i++) {
+				assert_int_equal(s.sm[i].fail_count, 0);
+				assert_int_equal(s.routes[i], 0);
+				assert_int_not_equal(s.sm[i].state, LINE_CEILING);
+			}
+		} else {
+			/* per-line counts: both at their ceiling, held for want of
+			 * a verdict */
+			assert_int_equal(sim_c(&s, 0)->state, CARRIER_NORMAL);
+			for(i = 0; i < 2; i++)
+				assert_int_equal(s.sm[i].fail_count, 2);
+		}
+		carriers_destroy(&s.cs);
+	}
+}
+
+/* the same for an outage: two lines timing out here are the carrier down */
+static void test_ha_share_unreachable(void **state)
+{
+	struct sim s;
+	int i;
+
+	sim_init(&s, 4, "shared:5060", 10);
+	carriers_owned_begin(&s.cs);
+	carriers_owned_add(&s.cs, &s.cl[2]);
+	carriers_owned_add(&s.cs, &s.cl[3]);
+	for(i = 2; i < 4; i++)
+		sim_try(&s, i, 200);
+	assert_int_equal(sim_c(&s, 2)->state, CARRIER_NORMAL);
+	for(i = 2; i < 4; i++) {
+		s.now = s.sm[i].due;
+		sim_try(&s, i, 408);
+	}
+	assert_int_equal(sim_c(&s, 2)->state, CARRIER_UNREACHABLE);
+	carriers_destroy(&s.cs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -613,6 +720,9 @@ int main(void)
 			cmocka_unit_test(test_share),
 			cmocka_unit_test(test_window),
 			cmocka_unit_test(test_line_no_count_and_uncount),
+			cmocka_unit_test(test_ha_share_threshold),
+			cmocka_unit_test(test_ha_share_refusing),
+			cmocka_unit_test(test_ha_share_unreachable),
 	};
 
 	return cmocka_run_group_tests_name("carrier", tests, NULL, NULL);
