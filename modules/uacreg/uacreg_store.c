@@ -22,6 +22,7 @@
  * uacreg - the lines in shared memory and everything that holds them:
  * table, send queue, pacer, pending work, events (see uacreg_store.h).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -134,6 +135,11 @@ void ustore_destroy(void)
 	ustore = NULL;
 }
 
+/* a line's block ends at its strings: the struct's tail padding (after
+ * data[]) is not asked of the pool. At least sizeof(struct uline) while
+ * UL_DYN_INITIAL is (ul_new memsets the whole struct). */
+#define UL_HEAD offsetof(struct uline, data)
+
 struct uline *ul_new(const struct row *r, uint64_t db_id)
 {
 	struct uline *ul;
@@ -144,7 +150,7 @@ struct uline *ul_new(const struct row *r, uint64_t db_id)
 	for(f = 0; f < ROW_STR_COUNT; f++)
 		size += r->s[f].len;
 	lock_get(&ustore->pool_lock);
-	ul = pool_alloc(&ustore->pool, sizeof(*ul) + size + UL_DYN_INITIAL);
+	ul = pool_alloc(&ustore->pool, UL_HEAD + size + UL_DYN_INITIAL);
 	lock_release(&ustore->pool_lock);
 	if(ul == NULL) {
 		SHM_MEM_ERROR;
@@ -179,7 +185,7 @@ struct uline *ul_new(const struct row *r, uint64_t db_id)
 /* what the line asked of the pool: pool_free() needs it back */
 static size_t ul_size(const struct uline *ul)
 {
-	return sizeof(*ul) + ul->dyn_off + ul->dyn_cap;
+	return UL_HEAD + ul->dyn_off + ul->dyn_cap;
 }
 
 void ul_free(struct uline *ul)
@@ -237,8 +243,8 @@ int ul_set_dyn(struct uline **ulp, const str *vals[UL_DYN_COUNT])
 		 * (same length, give or take) fits without moving again */
 		room = size + 16;
 		lock_get(&ustore->pool_lock);
-		nu = pool_realloc(&ustore->pool, ul, ul_size(ul),
-				sizeof(*ul) + ul->dyn_off + room);
+		nu = pool_realloc(
+				&ustore->pool, ul, ul_size(ul), UL_HEAD + ul->dyn_off + room);
 		lock_release(&ustore->pool_lock);
 		if(nu == NULL) {
 			SHM_MEM_ERROR;
