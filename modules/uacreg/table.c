@@ -134,10 +134,12 @@ static uint32_t table_take_slot(struct table *t)
 		return id;
 	}
 	if(t->nslots == t->cap) {
-		/* doubling; ids must stay below TABLE_NO_ID */
+		/* ur_grow(); ids must stay below TABLE_NO_ID */
 		if(t->cap >= TABLE_MAX_BUCKETS)
 			return TABLE_NO_ID;
-		ncap = t->cap ? t->cap * 2 : TABLE_MIN_SLOTS;
+		ncap = t->cap ? (uint32_t)ur_grow(t->cap) : TABLE_MIN_SLOTS;
+		if(ncap > TABLE_MAX_BUCKETS)
+			ncap = TABLE_MAX_BUCKETS;
 		ns = t->mem->realloc(t->slots, (size_t)ncap * sizeof(*ns));
 		if(ns == NULL)
 			return TABLE_NO_ID;
