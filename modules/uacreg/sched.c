@@ -35,7 +35,7 @@
 
 #include "sched.h"
 
-/* first sizes of the arrays; both then double */
+/* first sizes of the arrays; both then grow by ur_grow() */
 #define SCHED_MIN_HEAP 64
 #define SCHED_MIN_POS 64
 
