@@ -35,7 +35,7 @@
 
 #include "sched.h"
 
-/* first sizes of the arrays; both then double */
+/* first sizes of the arrays; both then grow by ur_grow() */
 #define SCHED_MIN_HEAP 64
 #define SCHED_MIN_POS 64
 
@@ -65,7 +65,7 @@ static int sched_grow_pos(struct sched *s, uint32_t id)
 
 	if(id < s->pos_cap)
 		return 0;
-	want = s->pos_cap ? (uint64_t)s->pos_cap * 2 : SCHED_MIN_POS;
+	want = s->pos_cap ? ur_grow(s->pos_cap) : SCHED_MIN_POS;
 	if(want < (uint64_t)id + 1)
 		want = (uint64_t)id + 1;
 	/* pos_cap is a uint32_t: at most UINT32_MAX ids (0..UINT32_MAX-1) */
@@ -88,7 +88,7 @@ static int sched_grow_heap(struct sched *s)
 
 	if(s->count < s->heap_cap)
 		return 0;
-	want = s->heap_cap ? (uint64_t)s->heap_cap * 2 : SCHED_MIN_HEAP;
+	want = s->heap_cap ? ur_grow(s->heap_cap) : SCHED_MIN_HEAP;
 	if(want > UINT32_MAX)
 		want = UINT32_MAX;
 	if(want <= s->count)

@@ -95,6 +95,12 @@ static inline uint32_t *table_bucket(const struct table *t, uint32_t hash)
 	return &t->buckets[hash & (t->nbuckets - 1)];
 }
 
+static ur_str_t table_key(const struct table_slot *slot)
+{
+	ur_str_t k = {slot->key_s, slot->key_len};
+	return k;
+}
+
 static uint32_t table_find_hashed(
 		const struct table *t, ur_str_t key, uint32_t hash)
 {
@@ -104,7 +110,8 @@ static uint32_t table_find_hashed(
 		return TABLE_NO_ID;
 	for(id = *table_bucket(t, hash); id != TABLE_NO_ID;
 			id = t->slots[id].next) {
-		if(t->slots[id].hash == hash && ur_str_eq(t->slots[id].key, key))
+		if(t->slots[id].hash == hash
+				&& ur_str_eq(table_key(&t->slots[id]), key))
 			return id;
 	}
 	return TABLE_NO_ID;
@@ -127,10 +134,12 @@ static uint32_t table_take_slot(struct table *t)
 		return id;
 	}
 	if(t->nslots == t->cap) {
-		/* doubling; ids must stay below TABLE_NO_ID */
+		/* ur_grow(); ids must stay below TABLE_NO_ID */
 		if(t->cap >= TABLE_MAX_BUCKETS)
 			return TABLE_NO_ID;
-		ncap = t->cap ? t->cap * 2 : TABLE_MIN_SLOTS;
+		ncap = t->cap ? (uint32_t)ur_grow(t->cap) : TABLE_MIN_SLOTS;
+		if(ncap > TABLE_MAX_BUCKETS)
+			ncap = TABLE_MAX_BUCKETS;
 		ns = t->mem->realloc(t->slots, (size_t)ncap * sizeof(*ns));
 		if(ns == NULL)
 			return TABLE_NO_ID;
@@ -148,7 +157,7 @@ uint32_t table_add(struct table *t, ur_str_t key, void *item)
 	struct table_slot *slot;
 
 	/* a NULL item would make the slot look free */
-	if(item == NULL || t->buckets == NULL)
+	if(item == NULL || t->buckets == NULL || key.len > UINT32_MAX)
 		return TABLE_NO_ID;
 	hash = table_hash(key);
 	if(table_find_hashed(t, key, hash) != TABLE_NO_ID)
@@ -159,7 +168,8 @@ uint32_t table_add(struct table *t, ur_str_t key, void *item)
 	slot = &t->slots[id];
 	bucket = table_bucket(t, hash);
 	slot->item = item;
-	slot->key = key;
+	slot->key_s = key.s;
+	slot->key_len = (uint32_t)key.len;
 	slot->hash = hash;
 	slot->next = *bucket;
 	*bucket = id;
@@ -183,7 +193,8 @@ void *table_remove(struct table *t, uint32_t id)
 	*link = slot->next;
 	item = slot->item;
 	slot->item = NULL;
-	slot->key = UR_STR_NULL;
+	slot->key_s = NULL;
+	slot->key_len = 0;
 	slot->hash = 0;
 	slot->gen++;
 	slot->next = t->free_head;
@@ -197,7 +208,8 @@ void table_move(struct table *t, uint32_t id, void *item, ur_str_t key)
 	if(id >= t->nslots || t->slots[id].item == NULL || item == NULL)
 		return;
 	t->slots[id].item = item;
-	t->slots[id].key = key;
+	t->slots[id].key_s = key.s;
+	t->slots[id].key_len = (uint32_t)key.len;
 }
 
 void *table_get(const struct table *t, uint32_t id)

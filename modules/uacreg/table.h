@@ -38,8 +38,10 @@
 
 struct table_slot
 {
-	void *item;	  /* NULL = free */
-	ur_str_t key; /* points into the item (caller-owned) */
+	void *item;		   /* NULL = free */
+	const char *key_s; /* the key points into the item (caller-owned) */
+	uint32_t key_len;  /* not a size_t: 32 bytes a slot, not 40 (a slot
+						* per line: ~9 bytes a line) */
 	uint32_t hash;
 	uint32_t next; /* next id in the bucket chain, or free list */
 	uint32_t gen;  /* bumped on every removal */

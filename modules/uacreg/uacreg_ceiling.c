@@ -259,7 +259,7 @@ int uceiling_run(struct usnap *snap, struct udb_loaded *ld, uint32_t id,
 			ustore_lock();
 			ul = uceiling_flow_line(id, gen);
 			if(ul)
-				ul->keep = keep;
+				ul->keep = keep != 0;
 			else
 				what &= ~UL_P_DELETE;
 			ustore_unlock();

@@ -240,10 +240,10 @@ static int ureload_keep_invalid(const struct row *r, const char *why,
 			|| ureload_leaving(ul))
 		return -1;
 	ul->reload_epoch = ustore->reload_epoch;
-	if(ul->row_invalid_why != why) {
-		if(ul->row_invalid_why == NULL)
+	if(ul_invalid_why(ul) != why) {
+		if(ul_invalid_why(ul) == NULL)
 			ul->row_invalid_since = (uint32_t)time(NULL);
-		ul->row_invalid_why = why;
+		ul_set_invalid_why(ul, why);
 		LM_WARN("uacreg row l_uuid=[%.*s] is invalid (%s): its line runs on "
 				"as last loaded until the row is fixed, deleted or "
 				"disabled\n",
@@ -364,10 +364,10 @@ static void ureload_row(const struct row *r, uint64_t db_id,
 		}
 		return;
 	}
-	if(ul->row_invalid_why) {
+	if(ul_invalid_why(ul)) {
 		LM_NOTICE(
 				"uacreg row l_uuid=[%.*s] is valid again\n", uuid.len, uuid.s);
-		ul->row_invalid_why = NULL;
+		ul_set_invalid_why(ul, NULL);
 		ul->row_invalid_since = 0;
 	}
 	/* At its ceiling the line stands for the row it failed with: an

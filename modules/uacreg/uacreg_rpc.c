@@ -215,12 +215,12 @@ static void urpc_row_invalid(rpc_t *rpc, void *st, const struct uline *ul)
 	struct tm tm;
 
 	buf[0] = '\0';
-	if(ul->row_invalid_why) {
+	if(ul_invalid_why(ul)) {
 		t = (time_t)ul->row_invalid_since;
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
 		snprintf(buf, sizeof(buf), "row invalid since %s: %s", when,
-				ul->row_invalid_why);
+				ul_invalid_why(ul));
 	}
 	rpc->struct_add(st, "s", "row_invalid", buf);
 }
@@ -630,7 +630,7 @@ static int urpc_count_domain(struct uline *ul, void *arg)
 
 static int urpc_count_invalid(struct uline *ul, void *arg)
 {
-	*(int *)arg += ul->row_invalid_why != NULL;
+	*(int *)arg += ul_invalid_why(ul) != NULL;
 	return 0;
 }
 

@@ -22,6 +22,7 @@
  * uacreg - the lines in shared memory and everything that holds them:
  * table, send queue, pacer, pending work, events (see uacreg_store.h).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -135,6 +136,11 @@ void ustore_destroy(void)
 	ustore = NULL;
 }
 
+/* a line's block ends at its strings: the struct's tail padding (after
+ * data[]) is not asked of the pool. At least sizeof(struct uline) while
+ * UL_DYN_INITIAL is (ul_new memsets the whole struct). */
+#define UL_HEAD offsetof(struct uline, data)
+
 struct uline *ul_new(const struct row *r, uint64_t db_id)
 {
 	struct uline *ul;
@@ -145,14 +151,13 @@ struct uline *ul_new(const struct row *r, uint64_t db_id)
 	for(f = 0; f < ROW_STR_COUNT; f++)
 		size += r->s[f].len;
 	lock_get(&ustore->pool_lock);
-	ul = pool_alloc(&ustore->pool, sizeof(*ul) + size + UL_DYN_INITIAL);
+	ul = pool_alloc(&ustore->pool, UL_HEAD + size + UL_DYN_INITIAL);
 	lock_release(&ustore->pool_lock);
 	if(ul == NULL) {
 		SHM_MEM_ERROR;
 		return NULL;
 	}
 	memset(ul, 0, sizeof(*ul));
-	ul->dyn_off = (uint16_t)size;
 	ul->dyn_cap = UL_DYN_INITIAL;
 	p = ul->data;
 	for(f = 0; f < ROW_STR_COUNT; f++) {
@@ -177,10 +182,32 @@ struct uline *ul_new(const struct row *r, uint64_t db_id)
 	return ul;
 }
 
+void ul_set_invalid_why(struct uline *ul, const char *why)
+{
+	uint32_t i;
+
+	if(why == NULL) {
+		ul->row_invalid = 0;
+		return;
+	}
+	for(i = 0; i < ustore->invalid_why_count; i++)
+		if(ustore->invalid_why[i] == why)
+			break;
+	if(i == ustore->invalid_why_count) {
+		/* row_validate() has far fewer reasons than this: never full */
+		if(i == UL_INVALID_WHY_MAX)
+			i = UL_INVALID_WHY_MAX - 1;
+		else
+			ustore->invalid_why_count++;
+		ustore->invalid_why[i] = why;
+	}
+	ul->row_invalid = (uint8_t)(i + 1);
+}
+
 /* what the line asked of the pool: pool_free() needs it back */
 static size_t ul_size(const struct uline *ul)
 {
-	return sizeof(*ul) + ul->dyn_off + ul->dyn_cap;
+	return UL_HEAD + ul_dyn_off(ul) + ul->dyn_cap;
 }
 
 void ul_free(struct uline *ul)
@@ -239,7 +266,7 @@ int ul_set_dyn(struct uline **ulp, const str *vals[UL_DYN_COUNT])
 		room = size + 16;
 		lock_get(&ustore->pool_lock);
 		nu = pool_realloc(&ustore->pool, ul, ul_size(ul),
-				sizeof(*ul) + ul->dyn_off + room);
+				UL_HEAD + ul_dyn_off(ul) + room);
 		lock_release(&ustore->pool_lock);
 		if(nu == NULL) {
 			SHM_MEM_ERROR;
@@ -250,7 +277,7 @@ int ul_set_dyn(struct uline **ulp, const str *vals[UL_DYN_COUNT])
 			ul_moved(nu, ul);
 		ul = *ulp = nu;
 	}
-	memcpy(ul->data + ul->dyn_off, buf, size);
+	memcpy(ul->data + ul_dyn_off(ul), buf, size);
 	for(i = 0; i < UL_DYN_COUNT; i++)
 		ul->dyn_len[i] = (uint16_t)len[i];
 	return 0;

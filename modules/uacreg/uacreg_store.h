@@ -78,50 +78,56 @@ enum ul_dyn
 
 struct uline
 {
+	/* Fields ordered by size, largest first, so the struct has no holes:
+	 * one line is one pool block (pool.h) rounded to 16 bytes, and every
+	 * 16 bytes here is 1.6 MB at 100,000 lines. Keep it so when adding. */
 	struct line_sm sm;
-	uint32_t id;				   /* table id */
-	uint32_t row_expires;		   /* expires column as loaded */
-	uint64_t db_id;				   /* the row's `id` column (BIGINT ok) */
-	uint64_t fingerprint;		   /* row_reg_fingerprint() of the loaded row */
-	uint32_t row_flags;			   /* flags column as loaded */
-	uint32_t reg_delay;			   /* seconds */
-	uint32_t db_count;			   /* fail_count as last read from or written
-								 * to SQL: what the ceiling's write expects */
-	uint32_t reload_epoch;		   /* last reload that saw the row */
-	struct uline *next_pending;	   /* the pending list (see ustore_pend) */
-	uint8_t pending;			   /* UL_P_* */
-	uint8_t keep;				   /* the ceiling route asked to keep the row */
+	uint64_t db_id;				/* the row's `id` column (BIGINT ok) */
+	uint64_t fingerprint;		/* row_reg_fingerprint() of the loaded row */
+	struct uline *next_pending; /* the pending list (see ustore_pend) */
+	struct socket_info *sock;	/* from the socket column, NULL = default */
+	struct carrier_line cr;		/* the line's carrier (see carrier.h) */
+	/* the row became invalid after the line was loaded: the line runs on
+	 * as loaded (see udb_keep_invalid); wall-clock time, the reason is
+	 * row_invalid */
+	uint32_t row_invalid_since;
+	uint32_t id;		   /* table id */
+	uint32_t row_expires;  /* expires column as loaded */
+	uint32_t row_flags;	   /* flags column as loaded */
+	uint32_t reg_delay;	   /* seconds */
+	uint32_t db_count;	   /* fail_count as last read from or written
+						   * to SQL: what the ceiling's write expects */
+	uint32_t reload_epoch; /* last reload that saw the row */
+	uint32_t ha_epoch;	   /* HA: the owner row's epoch as last read */
+	/* One allocation a line: the row's strings, then the dynamic ones
+	 * (UL_DYN_COUNT strings back to back from ul_dyn_off(), the sum of
+	 * slen[], dyn_cap bytes of room). With 100,000 lines the allocator's
+	 * own overhead per block (about 100 bytes with Debian's qm) is what a
+	 * second block would cost. */
+	uint16_t dyn_cap;
+	uint16_t dyn_len[UL_DYN_COUNT];
+	uint16_t snull;				   /* bit per row field that was SQL NULL */
+	uint8_t slen[ROW_STR_COUNT];   /* ROW_MAX_STR is 255 */
 	uint8_t ch_alg[LINE_CH_KINDS]; /* enum digest_alg of each kept challenge */
 	uint8_t ch_qop[LINE_CH_KINDS]; /* DIGEST_QOP_* offered */
 	uint8_t row_inull;			   /* ROW_N_* of the loaded row */
-	uint8_t in_ceiling; /* the uacreg process runs its ceiling flow */
+	/* index + 1 of the reason in ustore->invalid_why, 0 = the row is
+	 * valid (see ul_invalid_why()) */
+	uint8_t row_invalid;
+	/* bit-fields: one byte for these four, one for the two counted_* */
+	uint8_t pending : 4;	/* UL_P_* */
+	uint8_t keep : 1;		/* the ceiling route asked to keep the row */
+	uint8_t in_ceiling : 1; /* the uacreg process runs its ceiling flow */
+	uint8_t stale : 1;		/* the row in SQL is no longer the loaded one:
+							 * the next reload starts the line anew */
 	/* the state and failure class the line is counted in
-	 * (ustore->state_count, fail_class_count): ustore_apply() moves it */
-	uint8_t counted_state;
-	uint8_t counted_fc;
-	uint8_t stale; /* the row in SQL is no longer the loaded one:
-								 * the next reload starts the line anew */
+	 * (ustore->state_count, fail_class_count): ustore_apply() moves it;
+	 * LINE_STATE_COUNT and LINE_FC_COUNT are at most 16 */
+	uint8_t counted_state : 4;
+	uint8_t counted_fc : 4;
 	/* HA: the line's owner as last read (uacreg_ha.h: UHA_NONE, UHA_SELF
-	 * or another node's index in uha->names); only UHA_SELF sends. In
-	 * padding: no byte more a line. */
+	 * or another node's index in uha->names); only UHA_SELF sends */
 	uint8_t ha_owner;
-	struct socket_info *sock; /* from the socket column, NULL = default */
-	/* the row became invalid after the line was loaded: the line runs on
-	 * as loaded (see udb_keep_invalid); a static reason, wall-clock time */
-	const char *row_invalid_why;
-	uint32_t row_invalid_since;
-	uint32_t ha_epoch;		/* HA: the owner row's epoch as last read */
-	struct carrier_line cr; /* the line's carrier (see carrier.h) */
-	/* One allocation a line: the row's strings, then the dynamic ones
-	 * (UL_DYN_COUNT strings back to back from dyn_off, dyn_cap bytes of
-	 * room). With 100,000 lines the allocator's own overhead per block
-	 * (about 100 bytes with Debian's qm) is what a second block would
-	 * cost. */
-	uint16_t dyn_off;
-	uint16_t dyn_cap;
-	uint16_t dyn_len[UL_DYN_COUNT];
-	uint8_t slen[ROW_STR_COUNT]; /* ROW_MAX_STR is 255 */
-	uint16_t snull;				 /* bit per row field that was SQL NULL */
 	char data[];
 };
 
@@ -154,6 +160,7 @@ struct uc_event
 };
 
 #define UC_EVENT_RING 256
+#define UL_INVALID_WHY_MAX 255
 
 struct ustore
 {
@@ -190,6 +197,11 @@ struct ustore
 	struct uc_event cevents[UC_EVENT_RING];
 	uint32_t cev_head, cev_count;
 	uint32_t cev_dropped;
+	/* the reasons lines' rows became invalid (row_validate()'s static
+	 * strings, the same address in every process): a line keeps the index
+	 * + 1 of its reason in one byte, not a pointer */
+	const char *invalid_why[UL_INVALID_WHY_MAX];
+	uint32_t invalid_why_count;
 };
 
 extern struct ustore *ustore;
@@ -269,6 +281,29 @@ static inline int ul_ceiling_owed(const struct uline *ul)
 	return ul->in_ceiling || (ul->pending & (UL_P_CEILING | UL_P_DELETE));
 }
 
+_Static_assert(LINE_STATE_COUNT <= 16 && LINE_FC_COUNT <= 16,
+		"uline.counted_state and counted_fc are 4-bit fields");
+
+/* Under the lock. Why the line's row became invalid after it was loaded,
+ * NULL when the row is valid. */
+static inline const char *ul_invalid_why(const struct uline *ul)
+{
+	return ul->row_invalid ? ustore->invalid_why[ul->row_invalid - 1] : NULL;
+}
+/* Under the lock. Marks the line's row invalid for why (a static string),
+ * or valid again with NULL. */
+void ul_set_invalid_why(struct uline *ul, const char *why);
+
+/* where the dynamic strings start: after the row's strings */
+static inline unsigned ul_dyn_off(const struct uline *ul)
+{
+	unsigned off = 0;
+	int i;
+	for(i = 0; i < ROW_STR_COUNT; i++)
+		off += ul->slen[i];
+	return off;
+}
+
 /* A row string of a line as a Kamailio str (empty when NULL). */
 static inline str ul_str(const struct uline *ul, enum row_str f)
 {
@@ -280,7 +315,7 @@ static inline str ul_str(const struct uline *ul, enum row_str f)
 }
 static inline str ul_dyn(const struct uline *ul, enum ul_dyn f)
 {
-	str s = {(char *)ul->data + ul->dyn_off, ul->dyn_len[f]};
+	str s = {(char *)ul->data + ul_dyn_off(ul), ul->dyn_len[f]};
 	int i;
 	for(i = 0; i < (int)f; i++)
 		s.s += ul->dyn_len[i];

@@ -26,6 +26,7 @@
 #define UACREG_UR_ALLOC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct ur_alloc
 {
@@ -33,5 +34,16 @@ struct ur_alloc
 	void *(*realloc)(void *p, size_t size);
 	void (*free)(void *p);
 };
+
+/* The next capacity of an array with an element per line (table slots, the
+ * scheduler's heap and index). Doubling while small; past UR_GROW_LINEAR a
+ * quarter more, so a big table carries ~11 % of unused room on average
+ * instead of ~39 % (at 10,000 lines: 10,240 slots, not 16,384). The
+ * amortised cost of a growth stays constant. */
+#define UR_GROW_LINEAR 4096
+static inline uint64_t ur_grow(uint64_t cap)
+{
+	return cap < UR_GROW_LINEAR ? cap * 2 : cap + cap / 4;
+}
 
 #endif

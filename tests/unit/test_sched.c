@@ -271,6 +271,9 @@ static void test_100k_ordered(void **state)
 	for(i = 0; i < BIG_IDS; i++)
 		assert_int_equal(sched_set(&s, i, 1 + rng_below(50000)), 0);
 	assert_int_equal(s.count, BIG_IDS);
+	/* an entry per line: past UR_GROW_LINEAR a quarter more, not double */
+	assert_true(s.heap_cap >= BIG_IDS && s.heap_cap <= BIG_IDS + BIG_IDS / 4);
+	assert_true(s.pos_cap >= BIG_IDS && s.pos_cap <= BIG_IDS + BIG_IDS / 4);
 	check_heap(&s);
 
 	/* moves, some checked for O(log n) positions touched */
