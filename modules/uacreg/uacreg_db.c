@@ -562,17 +562,15 @@ int udb_ceiling_write(const struct udb_loaded *ld, int keep)
 
 #define UDB_HA_SQL_MAX 1024
 
-/* a statement that returns no rows: the rows it changed, or -1 */
-static int udb_ha_exec(const char *fmt, ...)
+/* formats and runs one HA statement; res NULL: a statement that returns
+ * no rows. 0, or -1 (too long, no connection, the query failed) */
+static int udb_ha_run(db1_res_t **res, const char *fmt, va_list ap)
 {
 	char buf[UDB_HA_SQL_MAX];
-	va_list ap;
 	str q;
 	int n;
 
-	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
 	if(n < 0 || n >= (int)sizeof(buf)) {
 		LM_ERR("HA statement too long\n");
 		return -1;
@@ -581,32 +579,32 @@ static int udb_ha_exec(const char *fmt, ...)
 		return -1;
 	q.s = buf;
 	q.len = n;
-	if(udb_dbf.raw_query(udb_con, &q, NULL) < 0)
-		return -1;
-	return udb_dbf.affected_rows(udb_con);
+	return udb_dbf.raw_query(udb_con, &q, res) < 0 ? -1 : 0;
+}
+
+/* a statement that returns no rows: the rows it changed, or -1 */
+static int udb_ha_exec(const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = udb_ha_run(NULL, fmt, ap);
+	va_end(ap);
+	return rc < 0 ? -1 : udb_dbf.affected_rows(udb_con);
 }
 
 /* a statement that returns rows; the caller frees *res (udb_ha_free) */
 static int udb_ha_select(db1_res_t **res, const char *fmt, ...)
 {
-	char buf[UDB_HA_SQL_MAX];
 	va_list ap;
-	str q;
-	int n;
+	int rc;
 
 	*res = NULL;
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	rc = udb_ha_run(res, fmt, ap);
 	va_end(ap);
-	if(n < 0 || n >= (int)sizeof(buf)) {
-		LM_ERR("HA statement too long\n");
-		return -1;
-	}
-	if(udb_connect() < 0)
-		return -1;
-	q.s = buf;
-	q.len = n;
-	if(udb_dbf.raw_query(udb_con, &q, res) < 0 || *res == NULL) {
+	if(rc < 0 || *res == NULL) {
 		if(*res)
 			udb_dbf.free_result(udb_con, *res);
 		*res = NULL;
