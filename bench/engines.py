@@ -27,7 +27,7 @@ CLK = os.sysconf("SC_CLK_TCK")
 SHM_MB = 64  # Kamailio's default; --shm changes it
 PKG_MB = 8
 RELOAD_CHANGED = 100
-REST = 10.0  # s of the idle CPU measurement, nothing due
+REST = 30.0  # s of the idle CPU measurement, nothing due (a 10 ms clock tick is 0.33 ms/s)
 STALL = 70  # s without a new registered line: the cold phase stops waiting
 STEADY_MAX_EXPIRES = 900  # longer expires: no refresh cycle within the run
 QUIET_USER = "bench-quiet-on"
@@ -420,6 +420,20 @@ class Kamailio:
             st = proc_stat(pid)
             if st:
                 out[pid] = st[1] / CLK
+        return out
+
+    def switches_by_pid(self):
+        """pid -> voluntary context switches: each is a sleep that ended in a
+        wake-up (a SIP worker blocked in recvfrom woken by a reply)."""
+        out = {}
+        for pid in pgroup_pids(self.proc.pid):
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    m = re.search(r"^voluntary_ctxt_switches:\s*(\d+)", f.read(), re.M)
+            except OSError:
+                continue
+            if m:
+                out[pid] = int(m.group(1))
         return out
 
     def roles(self):

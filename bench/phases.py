@@ -196,7 +196,8 @@ def rounds_for(args, size):
     return 1
 
 
-ROUND_KEYS = ("cpu_per_1k_refresh", "cpu_per_1k_refresh_above_idle", "idle_cpu_ms_per_s")
+ROUND_KEYS = ("cpu_per_1k_refresh", "cpu_per_1k_refresh_above_idle", "idle_cpu_ms_per_s",
+              "wakeups_per_refresh")
 
 
 def fold_rounds(r, rounds):
@@ -215,7 +216,19 @@ def fold_rounds(r, rounds):
             r[k + "_max"] = max(got)
     r["round_loads"] = [x.get("load_at_start") for x in rounds]
     r["round_cpu_by_process"] = [x.get("cpu_window_by_process") for x in rounds]
+    r["round_idle_by_process"] = [x.get("idle_by_process") for x in rounds]
     r["round_failed"] = sum(1 for x in rounds if x.get("failed"))
+
+
+def by_role(roles, before, after):
+    """CPU seconds between two cpu_by_pid() readings, summed by Kamailio's
+    name of the process (the SIP workers together), largest first."""
+    per = {}
+    for pid, c in after.items():
+        role = re.sub(r"\s+", " ", roles.get(pid, f"pid {pid}"))
+        role = re.sub(r"child=\d+", "child=*", role)
+        per[role] = per.get(role, 0.0) + c - before.get(pid, 0.0)
+    return [(k, v) for k, v in sorted(per.items(), key=lambda x: -x[1]) if v > 0]
 
 
 def rest_phase(kam, rl, res):
@@ -223,10 +236,13 @@ def rest_phase(kam, rl, res):
     rest. Returns when the rest began."""
     time.sleep(6.5)
     rest0 = time.time()
-    idle0, _ = kam.cpu()
+    by0 = kam.cpu_by_pid()
     time.sleep(REST)
-    idle1, _ = kam.cpu()
-    res["idle_cpu_ms_per_s"] = (idle1 - idle0) / (time.time() - rest0) * 1000
+    by1 = kam.cpu_by_pid()
+    secs = time.time() - rest0
+    res["idle_cpu_ms_per_s"] = (sum(by1.values()) - sum(by0.values())) / secs * 1000
+    res["idle_by_process"] = ", ".join(
+        f"{k}: {v / secs * 1000:.2f} ms/s" for k, v in by_role(kam.roles(), by0, by1))
     rl.poll()
     res["shm_rest_used"] = kam.shm().get("real_used_size")
     res["quiet_before_reload"] = rl.last_r < rest0
@@ -397,6 +413,7 @@ def run_phase(args, run_dir, procs, db, engine, size, params, round_no=0):
             roles = kam.roles()
             flag = sipp.quiet()
             by_pid0 = kam.cpu_by_pid()
+            sw0 = kam.switches_by_pid()
             cpu0 = sum(by_pid0.values())
             prof = None
             if engine in (args.profile or "").split(","):
@@ -418,6 +435,7 @@ def run_phase(args, run_dir, procs, db, engine, size, params, round_no=0):
                 time.sleep(0.25)
             win_end = time.time()
             by_pid1 = kam.cpu_by_pid()
+            sw1 = kam.switches_by_pid()
             if prof:
                 res["profile_top"] = prof.stop(roles)
             cpu1 = sum(by_pid1.values())
@@ -427,15 +445,10 @@ def run_phase(args, run_dir, procs, db, engine, size, params, round_no=0):
             res["window_complete"] = registered <= rl.ok_since_mark
             res["window_lines_refreshed"] = len(registered & rl.ok_since_mark)
             res["cpu_window"] = cpu1 - cpu0
+            res["switches_window"] = sum(v - sw0.get(pid, 0) for pid, v in sw1.items())
             res["sipp_cpu_window"] = scpu1 - scpu0
-            per = {}
-            for pid, c in by_pid1.items():
-                d = c - by_pid0.get(pid, 0.0)
-                role = re.sub(r"\s+", " ", roles.get(pid, f"pid {pid}"))
-                role = re.sub(r"child=\d+", "child=*", role)
-                per[role] = per.get(role, 0.0) + d
             res["cpu_window_by_process"] = ", ".join(
-                f"{k}: {v:.2f} s" for k, v in sorted(per.items(), key=lambda x: -x[1]) if v > 0)
+                f"{k}: {v:.2f} s" for k, v in by_role(roles, by_pid0, by_pid1))
             res["shm_steady_mean"] = statistics.mean(shm_samples) if shm_samples else None
             sh = kam.shm()
             res["shm_after_window"] = (sh.get("real_used_size"), sh.get("max_used_size"))
@@ -458,6 +471,7 @@ def run_phase(args, run_dir, procs, db, engine, size, params, round_no=0):
             rf = res["refreshes"]
             if measured and steady and rf:
                 res["cpu_per_1k_refresh"] = res["cpu_window"] / rf * 1000
+                res["wakeups_per_refresh"] = res.get("switches_window", 0) / rf
                 res["req_per_refresh"] = res["refresh_requests"] / rf
                 if res.get("idle_cpu_ms_per_s") is not None:
                     work = res["cpu_window"] - res["idle_cpu_ms_per_s"] / 1000 * res["window"]
@@ -520,6 +534,8 @@ def run_phase(args, run_dir, procs, db, engine, size, params, round_no=0):
             res["wire_per_refresh"] = ((res["refresh_requests"] + res["window_retrans"]) / rf
                                        if rf else None)
             res["cpu_per_1k_refresh"] = res["cpu_window"] / rf * 1000 if rf else None
+            sw = res.get("switches_window")
+            res["wakeups_per_refresh"] = sw / rf if rf and sw is not None else None
             if rf and res.get("idle_cpu_ms_per_s") is not None:
                 work = res["cpu_window"] - res["idle_cpu_ms_per_s"] / 1000 * res["window"]
                 res["cpu_per_1k_refresh_above_idle"] = work / rf * 1000

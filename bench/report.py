@@ -310,6 +310,10 @@ def build_report(args, m, sizes, results, params, started, finished):
               f"{ratio_range(u, s, 'cpu_per_1k_refresh')} | | |")
         row("CPU s per 1,000 refreshes above idle" + med, g("cpu_per_1k_refresh_above_idle"),
             "cpu")
+        # what explains most of the CPU gap per transaction: a process that
+        # sleeps and is woken (a SIP worker per reply that finds the socket empty)
+        row("wake-ups per refresh (voluntary context switches, all processes)" + med,
+            g("wakeups_per_refresh"), "r")
         # /proc counts CPU in clock ticks: over the rest window one tick is
         # the resolution of the idle figure
         tick = 1000.0 / CLK / REST
@@ -377,7 +381,7 @@ def build_report(args, m, sizes, results, params, started, finished):
             "window_lines_refreshed", "refreshes", "refresh_requests", "window_retrans",
             "cpu_window", "cpu_per_1k_refresh", "cpu_per_1k_refresh_above_idle",
             "cpu_window_by_process", "rounds", "round_values", "round_loads",
-            "round_cpu_by_process", "round_failed", "sipp_cpu_window", "idle_cpu_ms_per_s", "cpu_total",
+            "round_cpu_by_process", "idle_by_process", "round_idle_by_process", "round_failed", "sipp_cpu_window", "idle_cpu_ms_per_s", "cpu_total",
             "sipp_cpu_total", "shm_baseline", "shm_after_cold", "shm_after_window",
             "shm_steady_mean", "shm_rest_used", "shm_per_line", "shm_end_used", "shm_peak",
             "quiet_before_reload", "rest_requests", "reload_ok", "reload_time", "reload_output",
