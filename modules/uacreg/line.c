@@ -508,7 +508,7 @@ static int on_2xx(struct line_sm *sm, const struct line_reply *r,
 	sm->granted = (uint32_t)granted;
 	sm->state = LINE_REGISTERED;
 	sm->expires_at = due_in(env, granted * 1000);
-	sm->due = due_in(env, line_refresh_delay_ms(sm->granted, env->cfg));
+	sm->due = line_refresh_due(env->now, sm->granted, env->cfg);
 	sm->retries = 0;
 	sm->n423 = 0;
 	sm->n_stale = 0;
@@ -901,6 +901,23 @@ uint64_t line_refresh_delay_ms(uint32_t granted, const struct line_config *cfg)
 	if(margin > g / 2)
 		margin = g / 2;
 	return g - margin ? g - margin : 1;
+}
+
+uint64_t line_refresh_due(
+		uint64_t now, uint32_t granted, const struct line_config *cfg)
+{
+	uint64_t delay = line_refresh_delay_ms(granted, cfg);
+	uint64_t due = add_ms(now, delay);
+
+	/* Rounded down to the second, never later than the margin asks: the
+	 * lines whose refresh falls in one second leave in one batch, and their
+	 * replies reach the SIP workers together, so a worker reads several per
+	 * wake-up instead of sleeping between each (a wake-up costs about as
+	 * much as reading the reply). A grant too short to lose up to a second
+	 * keeps its exact time. */
+	if(delay < 2 * LINE_REFRESH_GRID_MS || due == UINT64_MAX)
+		return due ? due : 1;
+	return due - due % LINE_REFRESH_GRID_MS;
 }
 
 /* Names */

@@ -319,5 +319,10 @@ uint64_t line_backoff_ms(
 		uint32_t n, uint32_t rnd, const struct line_config *cfg);
 /* refresh delay for a granted expiry in seconds */
 uint64_t line_refresh_delay_ms(uint32_t granted, const struct line_config *cfg);
+/* when a line granted this many seconds at now refreshes: now + the delay,
+ * rounded down to a whole LINE_REFRESH_GRID_MS (refreshes leave in batches) */
+#define LINE_REFRESH_GRID_MS 1000
+uint64_t line_refresh_due(
+		uint64_t now, uint32_t granted, const struct line_config *cfg);
 
 #endif

@@ -275,8 +275,10 @@ static int mod_init(void)
 	if(uha_init() < 0)
 		return -1;
 	uworker_init();
-	/* a tenth of a second's worth, so a tick never bursts */
-	burst = uacreg_rate > 10 ? (uint32_t)uacreg_rate / 10 : 1;
+	/* A second's worth: the refreshes planned for one second leave in one
+	 * batch (LINE_REFRESH_GRID_MS), and their replies reach the SIP workers
+	 * together; a refill of rate per second keeps the average. */
+	burst = uacreg_rate > 0 ? (uint32_t)uacreg_rate : 1;
 	if(ustore_init((uint32_t)uacreg_hash_size, (uint32_t)uacreg_rate, burst)
 			< 0)
 		return -1;
@@ -292,13 +294,9 @@ static int mod_init(void)
 
 static int child_init(int rank)
 {
-	if(rank == PROC_MAIN) {
-		if(fork_basic_utimer(PROC_TIMER, "uacreg worker", 1, uworker_tick, NULL,
-				   UWORKER_TICK_MS * 1000)
-				< 0) {
-			LM_ERR("cannot start the uacreg process\n");
-			return -1;
-		}
+	if(rank == PROC_MAIN && uworker_start() < 0) {
+		LM_ERR("cannot start the uacreg process\n");
+		return -1;
 	}
 	return uha_child_init(rank);
 }

@@ -22,15 +22,20 @@
  * uacreg - the lines in shared memory and everything that holds them:
  * table, send queue, pacer, pending work, events (see uacreg_store.h).
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
 
 #include "../../core/dprint.h"
 #include "../../core/mem/shm_mem.h"
 #include "../../core/rand/kam_rand.h"
 #include "uacreg_store.h"
 #include "uacreg_ha.h"
+#include "uacreg_worker.h"
 
 struct ustore *ustore = NULL;
 /* the lines' settings, from the module's parameters (mod_init) */
@@ -108,6 +113,13 @@ int ustore_init(uint32_t hash_size, uint32_t rate, uint32_t burst)
 		return -1;
 	}
 	pacer_init(&ustore->pacer, rate, burst, uclock_now());
+	/* made before the fork: every process inherits it */
+	ustore->worker_wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if(ustore->worker_wake_fd < 0) {
+		LM_ERR("cannot create the uacreg process's eventfd: %s\n",
+				strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -329,6 +341,8 @@ int ustore_add(struct uline *ul)
 		ustore_take_out(ul);
 		return -1;
 	}
+	if(ul->sm.due)
+		ustore_nudge(ul->sm.due);
 	return 0;
 }
 
@@ -380,7 +394,30 @@ uint32_t ustore_count(void)
 
 int ustore_schedule(struct uline *ul, uint64_t when)
 {
+	ustore_nudge(when);
 	return sched_set(&ustore->sched, ul->id, when);
+}
+
+uint64_t ustore_due_first(void)
+{
+	return sched_next(&ustore->sched);
+}
+
+void ustore_nudge(uint64_t when)
+{
+	uint64_t one = 1;
+
+	if(ustore->worker_wake_at == 0)
+		return; /* awake: it looks at the queue before it sleeps again */
+	if(when == 0)
+		when = uclock_now();
+	if(when + UWORKER_TICK_MS >= ustore->worker_wake_at)
+		return; /* it wakes soon enough: a tick is the latency it promises */
+	ustore->worker_wake_at = 0; /* one write for any number of nudges */
+	if(write(ustore->worker_wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		LM_WARN("cannot wake the uacreg process: %s (it wakes within a "
+				"second anyway)\n",
+				strerror(errno));
 }
 
 struct uline *ustore_due_next(uint64_t now)
@@ -414,6 +451,7 @@ void ustore_pend(struct uline *ul, uint8_t what)
 	ul->pending |= what;
 	if(queued || what == 0)
 		return;
+	ustore_nudge(0);
 	ul->next_pending = NULL;
 	if(ustore->pending_tail == NULL)
 		ustore->pending_head = ul;
@@ -464,6 +502,7 @@ static void ustore_queue_event(struct uline *ul)
 	}
 	ev = &ustore->events[(ustore->ev_head + ustore->ev_count) % UL_EVENT_RING];
 	ustore->ev_count++;
+	ustore_nudge(0);
 	ev->id = ul->id;
 	ev->gen = table_gen(&ustore->table, ul->id);
 	ev->state = ul->sm.state;
@@ -519,6 +558,7 @@ static void ustore_queue_carrier_event(uint32_t cid)
 	ev = &ustore->cevents[(ustore->cev_head + ustore->cev_count)
 						  % UC_EVENT_RING];
 	ustore->cev_count++;
+	ustore_nudge(0);
 	ev->cid = cid;
 	ev->lines = c->lines;
 	ev->state = c->state;
@@ -544,6 +584,8 @@ int ustore_carrier_outcome(struct uline *ul, int bits, int code,
 			   (bits & LINE_R_FAILED) && (bits & LINE_R_COUNT), retry_after,
 			   env->rnd, env->now))
 		ustore_queue_carrier_event(ul->cr.cid);
+	if(ustore->carriers.work)
+		ustore_nudge(0); /* the carrier's lines are moved by the process */
 	if((bits & LINE_R_CEILING)
 			&& carrier_hold_ceiling(&ustore->carriers, &uacreg_ccfg, &ul->cr)) {
 		str uuid = ul_str(ul, ROW_L_UUID);
@@ -580,16 +622,19 @@ int ustore_apply(struct uline *ul, int bits)
 	ul->counted_fc = ul->sm.fail_class;
 	if(bits & LINE_R_IGNORED)
 		return bits;
-	if(ul->sm.due == 0)
+	if(ul->sm.due == 0) {
 		sched_remove(&ustore->sched, ul->id);
-	else if(ul->sm.state == LINE_CHALLENGED)
+	} else if(ul->sm.state == LINE_CHALLENGED) {
 		/* The answer to a challenge goes before every other due line:
 		 * behind a restart's 100,000 first REGISTERs it would wait N/rate
 		 * seconds and find its nonce expired. A line has at most one
 		 * answer pending, so this cannot starve the others. */
 		sched_set(&ustore->sched, ul->id, 1);
-	else
+		ustore_nudge(0);
+	} else {
 		sched_set(&ustore->sched, ul->id, ul->sm.due);
+		ustore_nudge(ul->sm.due);
+	}
 	if(bits & LINE_R_COUNT)
 		ustore_pend(ul, UL_P_PERSIST);
 	if(bits & LINE_R_CEILING)

@@ -202,6 +202,11 @@ struct ustore
 	 * + 1 of its reason in one byte, not a pointer */
 	const char *invalid_why[UL_INVALID_WHY_MAX];
 	uint32_t invalid_why_count;
+	/* the uacreg process's sleep (uacreg_worker.c): when it plans to wake
+	 * (ms; 0 = it is awake and looks at the queue before it sleeps), and
+	 * the eventfd that wakes it earlier (ustore_nudge) */
+	uint64_t worker_wake_at;
+	int worker_wake_fd;
 };
 
 extern struct ustore *ustore;
@@ -363,6 +368,14 @@ struct uline *ustore_due_next(uint64_t now);
 void ustore_unqueue(struct uline *ul);
 /* 1 when the pacer lets one more REGISTER leave at now (and counts it) */
 int ustore_pace(uint64_t now);
+/* Under the lock. There is work for the uacreg process at when (ms; 0 =
+ * now): wakes it when it sleeps past that by more than a tick. Called by
+ * whatever queues work (ustore_apply, ustore_schedule, ustore_add), so an
+ * RPC, a script function or the HA process need not know the process. */
+void ustore_nudge(uint64_t when);
+/* Under the lock. Due time of the first line in the queue, UINT64_MAX when
+ * it is empty. */
+uint64_t ustore_due_first(void);
 
 /* Under the lock. Applies what a line_* function returned: counts per
  * state and class (from the ones the line was last counted in), scheduling,

@@ -25,8 +25,15 @@
  * ceiling's route and write in uacreg_ceiling.c). All of it in one process,
  * so SIP workers only ever update state under the lock and return.
  */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "../../core/dprint.h"
 #include "../../core/timer.h"
+#include "../../core/pt.h"
+#include "../../core/cfg/cfg_struct.h"
 #include "../../core/globals.h"
 #include "../../core/mem/shm.h"
 #include "../../core/dset.h"
@@ -543,11 +550,9 @@ static void uworker_reload_for_ceiling(uint64_t now)
 	pkg_free(res);
 }
 
-void uworker_tick(unsigned int ticks, void *param)
+static void uworker_tick(void)
 {
 	uint64_t now = uclock_now();
-	(void)ticks;
-	(void)param;
 
 	if(!uworker_loaded) {
 		/* the first load happens here, in the process that owns SQL work */
@@ -567,6 +572,86 @@ void uworker_tick(unsigned int ticks, void *param)
 	uworker_run_reload_event();
 	uworker_drain_pending(now);
 	uworker_reload_for_ceiling(uclock_now());
+}
+
+/* Under the lock. Work that needs the short tick: a request in flight
+ * (its reply may make a line due at once, a challenge's answer), work queued
+ * for this process, the first load, a reload owed, a memory pause, and HA
+ * (the fence and the claims follow the HA process's rounds). */
+static int uworker_busy(void)
+{
+	return !uworker_loaded || uworker_reload_owed || uworker_shm_episode
+		   || uacreg_ha_mode != HA_OFF || ustore->state_count[LINE_REGISTERING]
+		   || ustore->state_count[LINE_AUTHENTICATING]
+		   || ustore->state_count[LINE_UNREGISTERING]
+		   || ustore->pending_head != NULL || ustore->ev_count
+		   || ustore->ev_dropped || ustore->cev_count || ustore->cev_dropped
+		   || ustore->carriers.work || ustore->reload_held_event;
+}
+
+/* How long the process sleeps after a tick (ms). Busy: one tick. Otherwise
+ * nothing becomes due before the queue's first line but through
+ * ustore_nudge(), which wakes it: it sleeps until that line is due (a batch
+ * of refreshes, LINE_REFRESH_GRID_MS), at most UWORKER_IDLE_MS, and a table
+ * of lines that refresh every few minutes wakes it a few times a second at
+ * most, not ten. */
+static uint64_t uworker_sleep_ms(uint64_t now)
+{
+	uint64_t first, ms = UWORKER_IDLE_MS;
+
+	ustore_lock();
+	if(uworker_busy()) {
+		ms = UWORKER_TICK_MS;
+	} else {
+		first = ustore_due_first();
+		if(first <= now)
+			ms = UWORKER_TICK_MS; /* held back by the pacer */
+		else if(first - now < ms)
+			ms = first - now;
+	}
+	if(uworker_next_reload && uworker_next_reload > now
+			&& uworker_next_reload - now < ms)
+		ms = uworker_next_reload - now;
+	ustore->worker_wake_at = now + ms;
+	ustore_unlock();
+	return ms;
+}
+
+/* Sleeps ms, or until ustore_nudge() writes the eventfd. */
+static void uworker_sleep(uint64_t ms)
+{
+	struct pollfd pfd;
+	uint64_t v;
+
+	pfd.fd = ustore->worker_wake_fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if(poll(&pfd, 1, (int)ms) > 0 && (pfd.revents & POLLIN)) {
+		if(read(pfd.fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			LM_DBG("eventfd read: %s\n", strerror(errno));
+	}
+	ustore_lock();
+	ustore->worker_wake_at = 0;
+	ustore_unlock();
+}
+
+int uworker_start(void)
+{
+	int pid;
+	uint64_t ms = UWORKER_TICK_MS;
+
+	pid = fork_process(PROC_TIMER, "uacreg worker", 1);
+	if(pid != 0)
+		return pid < 0 ? -1 : 0;
+	if(cfg_child_init())
+		return -1;
+	for(;;) {
+		uworker_sleep(ms);
+		cfg_update();
+		uworker_tick();
+		ms = uworker_sleep_ms(uclock_now());
+	}
+	return 0;
 }
 
 struct uworker_bye

@@ -29,6 +29,11 @@
  * 100 ms keeps answers to challenges prompt (a nonce lives for seconds)
  * and the pacer sends a tick's worth (rate / 10) each time. */
 #define UWORKER_TICK_MS 100
+/* With nothing in flight nor queued, the process sleeps until the next line
+ * is due (ustore_nudge wakes it for anything sooner), at most this long:
+ * housekeeping (the reload interval, a database retry) runs at least once a
+ * second. */
+#define UWORKER_IDLE_MS 1000
 /* after a database error, SQL work waits this long before it tries again */
 #define UWORKER_DB_RETRY_MS 1000
 
@@ -44,8 +49,8 @@ extern counter_handle_t uacreg_cnt_shm_pauses;
 
 /* mod_init, after the parameters were checked */
 void uworker_init(void);
-/* the timer function of the uacreg process */
-void uworker_tick(unsigned int ticks, void *param);
+/* child_init(PROC_MAIN): forks the uacreg process; 0, or -1 */
+int uworker_start(void);
 /* unregisters every registered line (unregister_on_shutdown) */
 void uworker_shutdown(void);
 

@@ -331,6 +331,40 @@ static void test_granted_from_reply_sets_refresh(void **state)
 	assert_int_equal(t.sm.due, T0 + 48000);
 }
 
+/* A refresh is planned to the second, never later than the margin asks, so
+ * the lines due in one second leave in one batch; a grant too short to lose
+ * a second keeps its exact time. */
+static void test_refresh_due_rounded_down_to_the_second(void **state)
+{
+	struct line_config c = test_config();
+	struct t t;
+	struct line_reply r;
+
+	/* 60 s granted at 12,345.678 s: 48 s later is 12,393.678, planned 12,393 */
+	assert_int_equal(line_refresh_due(12345678, 60, &c), 12393000);
+	/* granted on a second: exact */
+	assert_int_equal(line_refresh_due(12345000, 60, &c), 12393000);
+	/* 1 s granted: the refresh 0.5 s later, to the millisecond */
+	assert_int_equal(line_refresh_due(12345678, 1, &c), 12346178);
+	/* 3 s granted: 1.5 s, below two seconds, exact */
+	assert_int_equal(line_refresh_due(12345678, 3, &c), 12347178);
+	/* 5 s granted: 3 s, rounded */
+	assert_int_equal(line_refresh_due(12345678, 5, &c), 12348000);
+	/* at the end of the clock: saturates, no wrap */
+	assert_int_equal(line_refresh_due(UINT64_MAX - 10, 60, &c), UINT64_MAX);
+
+	/* through the machine: a 200 at a time off the second */
+	t_start(&t, -1);
+	t_due(&t);
+	t.env.now = T0 + 1234;
+	r = reply_of(t.sent.attempt, 200);
+	r.granted = 60;
+	t_reply_r(&t, r);
+	assert_int_equal(t.sm.expires_at, T0 + 1234 + 60000);
+	assert_int_equal(t.sm.due, T0 + 49000);
+	assert_int_equal(t.sm.due % 1000, 0);
+}
+
 static void test_granted_minus_one_uses_asked_expires(void **state)
 {
 	struct t t;
@@ -2249,6 +2283,7 @@ int main(void)
 			cmocka_unit_test(test_shutdown_abandons_in_flight),
 			cmocka_unit_test(test_follow_waits_for_replaced_request),
 			cmocka_unit_test(test_423_min_expires_capped),
+			cmocka_unit_test(test_refresh_due_rounded_down_to_the_second),
 	};
 
 	return cmocka_run_group_tests_name("line", tests, NULL, NULL);
