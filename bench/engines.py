@@ -346,15 +346,23 @@ class RegLog:
 
 
 class Kamailio:
-    def __init__(self, procs, pdir, engine, db, sipp_addr, params, shm_mb=SHM_MB):
+    """kamailio-bench.cfg with params["uacreg"] and params["stock"] in its
+    folder pdir/name (name: "kamailio" unless given, as the HA phase's nodes
+    do), listening on host; pidfile: Kamailio writes its PID there."""
+
+    def __init__(self, procs, pdir, engine, db, sipp_addr, params, shm_mb=SHM_MB,
+                 name=None, host="127.0.0.1", pidfile=False):
         self.procs = procs
-        self.dir = pdir / "kamailio"
+        self.dir = pdir / (name or "kamailio")
         self.dir.mkdir(parents=True, exist_ok=True)
         self.engine = engine
-        self.port = free_port()
-        self.addr = f"127.0.0.1:{self.port}"
+        # what its errors call it: the engine, or the node's name
+        self.name = name or engine
+        self.port = free_port(host)
+        self.addr = f"{host}:{self.port}"
         self.ctl = self.dir / "ctl.sock"
         self.log = self.dir / "kamailio.log"
+        self.pidfile = self.dir / "kamailio.pid" if pidfile else None
         text = CFG.read_text()
         subst = {
             "LISTEN": self.addr, "MODDIR": str(MODDIR), "UACREG_SO": str(params["uacreg_so"]),
@@ -376,19 +384,20 @@ class Kamailio:
             self.ctl.unlink()
         define = "BENCH_UACREG" if self.engine == "uacreg" else "BENCH_STOCK"
         self.t_start = time.time()
+        pid = ["-P", str(self.pidfile)] if self.pidfile else []
         self.proc = self.procs.start(
-            ["kamailio", "-f", str(self.cfg), "-DD", "-E", "-w", str(self.dir),
+            ["kamailio", "-f", str(self.cfg), "-DD", "-E", "-w", str(self.dir), *pid,
              "-m", str(self.shm_mb), "-M", str(PKG_MB), "-A", define],
             stdin=subprocess.DEVNULL, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
         end = time.time() + 60
         while time.time() < end:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"kamailio ({self.engine}) exited:\n"
+                raise RuntimeError(f"kamailio ({self.name}) exited:\n"
                                    + self.log.read_text(errors="replace")[-3000:])
             if self.ctl.exists() and self.rpc("core.uptime")[0] == 0:
                 return self
             time.sleep(0.1)
-        raise RuntimeError(f"kamailio ({self.engine}) did not answer RPC within 60 s")
+        raise RuntimeError(f"kamailio ({self.name}) did not answer RPC within 60 s")
 
     def stop(self):
         if self.proc:

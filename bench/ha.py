@@ -19,79 +19,33 @@ Both nodes use the module defaults lease_ttl 10 s and ha_interval_ms 2000,
 and the bench's rate. Every process goes through the bench's Procs (stopped
 by PID however the run ends).
 """
+import contextlib
 import os
 import signal
-import subprocess
 import time
 
-from engines import CFG, MODDIR, PKG_MB, PyRegistrar, free_port, load_table, log, user_name
+from engines import Kamailio, PyRegistrar, load_table, log, user_name
 
 LEASE_TTL = 10
 HOSTS = ("127.0.0.11", "127.0.0.12")
 
 
-class Node:
-    """kamailio-bench.cfg with uacreg in HA mode on an address of its own."""
+class Node(Kamailio):
+    """The bench's Kamailio with uacreg in HA mode, named node_id, on an
+    address of its own (host)."""
 
     def __init__(self, procs, pdir, db, node_id, host, params, shm_mb):
-        self.procs = procs
-        self.node_id = node_id
-        self.host = host
-        self.dir = pdir / node_id
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port(host)
-        self.addr = f"{host}:{self.port}"
-        self.ctl = self.dir / "ctl.sock"
-        self.log = self.dir / "kamailio.log"
         up = dict(params["uacreg"])
         up.update({"ha_mode": '"active"', "node_id": f'"{node_id}"', "lease_ttl": LEASE_TTL})
-        subst = {
-            "LISTEN": self.addr, "MODDIR": str(MODDIR), "UACREG_SO": str(params["uacreg_so"]),
-            "CTLSOCK": str(self.ctl), "DBURL": db.url,
-            "UACREG_PARAMS": "\n".join(f'modparam("uacreg", "{k}", {v})' for k, v in up.items()),
-            "STOCK_PARAMS": "",
-        }
-        text = CFG.read_text()
-        for k, v in subst.items():
-            text = text.replace(f"@{k}@", v)
-        self.cfg = self.dir / "kamailio.cfg"
-        self.cfg.write_text(text)
-        self.shm_mb = shm_mb
-        self.proc = None
-
-    def start(self):
-        if self.ctl.exists():
-            self.ctl.unlink()
-        self.proc = self.procs.start(
-            ["kamailio", "-f", str(self.cfg), "-DD", "-E", "-w", str(self.dir),
-             "-P", str(self.dir / "kamailio.pid"),
-             "-m", str(self.shm_mb), "-M", str(PKG_MB), "-A", "BENCH_UACREG"],
-            stdin=subprocess.DEVNULL, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
-        end = time.time() + 60
-        while time.time() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"kamailio {self.node_id} exited:\n"
-                                   + self.log.read_text(errors="replace")[-3000:])
-            if self.ctl.exists() and self.rpc("core.uptime")[0] == 0:
-                return self
-            time.sleep(0.1)
-        raise RuntimeError(f"kamailio {self.node_id} did not answer RPC within 60 s")
-
-    def rpc(self, *args, timeout=60):
-        try:
-            out = subprocess.run(["kamcmd", "-s", f"unix:{self.ctl}", *args],
-                                 capture_output=True, text=True, timeout=timeout)
-            return out.returncode, out.stdout + out.stderr
-        except subprocess.TimeoutExpired:
-            return -1, "timeout"
+        super().__init__(procs, pdir, "uacreg", db, None,
+                         {"uacreg_so": params["uacreg_so"], "uacreg": up, "stock": {}},
+                         shm_mb, name=node_id, host=host, pidfile=True)
+        self.node_id = node_id
+        self.host = host
 
     def kill(self):
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(10)
-
-    def stop(self):
-        if self.proc:
-            self.procs.stop(self.proc)
 
 
 def host_of(addr):
@@ -157,34 +111,49 @@ def overlapping(sp):
     return bad
 
 
-def _pair(procs, pdir, db, params, shm_mb):
-    return [Node(procs, pdir, db, f"n{i + 1}", HOSTS[i], params, shm_mb) for i in range(2)]
+class Pair:
+    """What both phases watch: the users, the registrar, the two nodes, and
+    when the nodes were started."""
+
+    def __init__(self, users, reg, nodes, t_start):
+        self.users, self.reg, self.nodes, self.t_start = users, reg, nodes, t_start
 
 
-def _reset_ha(db):
-    db.sql("DELETE FROM uacreg_owner; DELETE FROM uacreg_node;")
+@contextlib.contextmanager
+def _pair_on_table(run_dir, phase, procs, db, n, expires, params, shm_mb):
+    """The set-up both phases share: our registrar with N users, the owner
+    and node tables emptied, the table loaded with N lines of expires, and
+    the two nodes started; they are all stopped however the phase ends."""
+    pdir = run_dir / f"ha-{phase}-{n}"
+    pdir.mkdir(parents=True, exist_ok=True)
+    users = [user_name(i) for i in range(1, n + 1)]
+    reg = PyRegistrar(procs, pdir, {u: "secret" for u in users})
+    reg.start()
+    nodes = []
+    try:
+        db.sql("DELETE FROM uacreg_owner; DELETE FROM uacreg_node;")
+        load_table(db, pdir / "rows.tsv", n, reg.addr, expires)
+        nodes = [Node(procs, pdir, db, f"n{i + 1}", HOSTS[i], params, shm_mb) for i in range(2)]
+        log(f"HA {phase} {n} lines: starting n1, n2")
+        t_start = time.time()
+        for node in nodes:
+            node.start()
+        yield Pair(users, reg, nodes, t_start)
+    finally:
+        for node in nodes:
+            node.stop()
+        reg.stop()
 
 
 def steady_phase(args, run_dir, procs, db, n, secs, params, shm_mb):
-    pdir = run_dir / f"ha-steady-{n}"
-    pdir.mkdir(parents=True, exist_ok=True)
     # several refreshes of every line in the window (60 s for 10 minutes)
     expires = max(10, min(60, secs // 3))
     res = {"phase": "steady", "lines": n, "secs": secs, "expires": expires,
            "lease_ttl": LEASE_TTL, "notes": []}
-    users = [user_name(i) for i in range(1, n + 1)]
-    reg = PyRegistrar(procs, pdir, {u: "secret" for u in users})
-    reg.start()
-    _reset_ha(db)
-    load_table(db, pdir / "rows.tsv", n, reg.addr, expires)
-    nodes = _pair(procs, pdir, db, params, shm_mb)
-    try:
-        log(f"HA steady {n} lines: starting n1, n2")
-        t_start = time.time()
-        for node in nodes:
-            node.start()
+    with _pair_on_table(run_dir, "steady", procs, db, n, expires, params, shm_mb) as p:
+        users, reg, nodes = p.users, p.reg, p.nodes
         own = settle(db, reg, nodes, users, 180)
-        res["settle_s"] = round(time.time() - t_start, 1)
+        res["settle_s"] = round(time.time() - p.t_start, 1)
         t0 = time.time()
         log(f"HA steady {n} lines: settled in {res['settle_s']} s; watching {secs} s")
         time.sleep(secs)
@@ -201,30 +170,16 @@ def steady_phase(args, run_dir, procs, db, n, secs, params, shm_mb):
         res["registers_in_window"] = reg.registers(t0, t1)[0]
         log(f"HA steady {n} lines: {res['aors_two_sources']} AORs from two sources, "
             f"{res['lines_ok_in_window']} of {n} lines refreshed, per node {res['per_node']}")
-    finally:
-        for node in nodes:
-            node.stop()
-        reg.stop()
     return res
 
 
 def takeover_phase(args, run_dir, procs, db, n, params, shm_mb):
-    pdir = run_dir / f"ha-takeover-{n}"
-    pdir.mkdir(parents=True, exist_ok=True)
     expires = 3600
     rate = int(params["uacreg"].get("rate", 100))
     res = {"phase": "takeover", "lines": n, "expires": expires, "lease_ttl": LEASE_TTL,
            "rate": rate, "notes": []}
-    users = [user_name(i) for i in range(1, n + 1)]
-    reg = PyRegistrar(procs, pdir, {u: "secret" for u in users})
-    reg.start()
-    _reset_ha(db)
-    load_table(db, pdir / "rows.tsv", n, reg.addr, expires)
-    nodes = _pair(procs, pdir, db, params, shm_mb)
-    try:
-        log(f"HA takeover {n} lines: starting n1, n2")
-        for node in nodes:
-            node.start()
+    with _pair_on_table(run_dir, "takeover", procs, db, n, expires, params, shm_mb) as p:
+        users, reg, nodes = p.users, p.reg, p.nodes
         own = settle(db, reg, nodes, users, 600)
         dead = [u for u in users if own[u][0] == "n1"]
         res["n1_lines"] = len(dead)
@@ -267,10 +222,6 @@ def takeover_phase(args, run_dir, procs, db, n, params, shm_mb):
         res["registers_after_kill"] = reg.registers(t_kill, time.time())[0]
         log(f"HA takeover {n} lines: {len(got)} of {len(dead)} back in "
             f"{res.get('max_s')} s (bound {res['bound_s']} s)")
-    finally:
-        for node in nodes:
-            node.stop()
-        reg.stop()
     return res
 
 

@@ -810,6 +810,47 @@ int line_reset(struct line_sm *sm, const struct line_env *env)
 	return ret;
 }
 
+/* What the release keeps, and why:
+ * - fail_count stays as it is and is not reported: the owner's count is the
+ *   one in SQL (it reads it when it claims the line, and so does this node
+ *   if it claims the line back), and a LINE_R_COUNT here would have this
+ *   node write a count for a line it does not own.
+ * - a line at its CEILING becomes NEW like any other: the verdict is the
+ *   owner's now, from the count in SQL. The glue's ceiling flow already
+ *   under way is not stopped here (pending, in_ceiling are the glue's): its
+ *   route and write are conditioned on this node's owner epoch in SQL, which
+ *   the new owner has changed, so they delete nothing.
+ * - a disable or remove already given is not undone by the release: it
+ *   ends now, without the unregister it was waiting for or sending. */
+int line_release(struct line_sm *sm)
+{
+	uint8_t end = 0;
+	int ret;
+
+	if(sm->state == LINE_UNREGISTERING)
+		end = after_unregister(sm);
+	else if(sm->stopping)
+		end = sm->stopping;
+	/* a reply to the request in flight is no longer for this line */
+	sm->attempt++;
+	sm->stopping = 0;
+	sm->due = 0;
+	sm->expires_at = 0;
+	sm->have_nonce = 0;
+	sm->ch_rounds = 0;
+	sm->retries = 0;
+	if(sm->state == LINE_DISABLED || sm->state == LINE_REMOVED)
+		return 0;
+	if(end == LINE_DISABLED || end == LINE_REMOVED) {
+		sm->state = end;
+		ret = announce(sm);
+		return end == LINE_REMOVED ? ret | LINE_R_GONE : ret;
+	}
+	/* silent: the glue tells of the loss itself (its own event) */
+	sm->state = sm->announced = LINE_NEW;
+	return 0;
+}
+
 int line_adopt(struct line_sm *sm, const struct line_sm *old,
 		const struct line_env *env)
 {

@@ -281,6 +281,17 @@ int line_refresh(struct line_sm *sm, const struct line_env *env);
 /* failure count and backoff to zero; a waiting line retries now, a line
  * at the ceiling starts again (NEW, due now) */
 int line_reset(struct line_sm *sm, const struct line_env *env);
+/* HA: another node owns the line now (lost, or handed back): forget the
+ * registration without sending anything (no REGISTER, no unregister: with a
+ * shared Contact it would wipe the new owner's binding), and make any reply
+ * in flight stale. The line goes NEW with nothing due (due = 0) until the
+ * glue claims it again; DISABLED and REMOVED stay, and a disable or remove
+ * that was waiting or unregistering ends now, without its unregister.
+ * fail_count is kept and never reported (no LINE_R_COUNT, LINE_R_CEILING):
+ * a line of another node is never counted, persisted or deleted by this
+ * one. Returns LINE_R_* bits (LINE_R_STATE and LINE_R_GONE only for such a
+ * disable or remove; the release itself is silent). */
+int line_release(struct line_sm *sm);
 /* A reload changed only a registered line's credentials (same carrier,
  * same AOR and Contact): the new line sm takes over old's dialog and nonce
  * and refreshes now, so a carrier that accepts the nonce costs one REGISTER

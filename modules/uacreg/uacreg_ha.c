@@ -223,24 +223,13 @@ static int uha_missing = 0;
 static uint32_t uha_missing_round = 0;
 
 /* Under the lock. A line this node gives up or lost: it stops at once and
- * silently - no REGISTER, no unregister (with a shared Contact that would
- * wipe the new owner's binding). Its reply in flight is ignored. */
+ * silently (line_release: no REGISTER, no unregister, its reply in flight
+ * is ignored, its count is the owner's). */
 static void uha_drop(struct uline *ul, uint8_t owner, uint32_t epoch, int lost)
 {
 	ul->ha_owner = owner;
 	ul->ha_epoch = epoch;
-	if(ul->sm.state != LINE_DISABLED && ul->sm.state != LINE_REMOVED) {
-		ul->sm.state = LINE_NEW;
-		ul->sm.announced = LINE_NEW;
-	}
-	ul->sm.attempt++;
-	ul->sm.stopping = 0;
-	ul->sm.due = 0;
-	ul->sm.expires_at = 0;
-	ul->sm.have_nonce = 0;
-	ul->sm.ch_rounds = 0;
-	ul->sm.retries = 0;
-	ustore_apply(ul, 0);
+	ustore_apply(ul, line_release(&ul->sm));
 	if(lost) {
 		counter_inc(uacreg_cnt_leases_lost);
 		ustore_queue_ha_event(ul, UHA_EV_LOST);

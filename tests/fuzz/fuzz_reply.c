@@ -7,12 +7,15 @@
  * operators safe are checked; a violation traps:
  *  - nothing is ever sent by a DISABLED, CEILING or REMOVED line;
  *  - CEILING is left only by line_keep_after_ceiling (to DISABLED),
- *    line_remove (to REMOVED) or an operator's line_reset (to NEW, count
- *    0); REMOVED is never left;
+ *    line_remove (to REMOVED), an operator's line_reset (to NEW, count
+ *    0) or an HA release (to NEW, count kept); REMOVED is never left;
+ *  - an HA release sends nothing, makes the request in flight stale and
+ *    never changes the count;
  *  - fail_count grows by one and only for a counted class, and falls only
  *    to 0 on a 2xx that registers or on line_reset;
  *  - a due time an event sets is 0 or not before that event's clock; a line
- *    that waits (not in flight, not stopped) always has one;
+ *    that waits (not in flight, not stopped) always has one, but for a
+ *    line released to another node (NEW, parked until the glue claims it);
  *  - credentials are sent only with a kept nonce; CSeq stays in 1..2^31-1;
  *  - an ignored reply changes nothing.
  */
@@ -151,6 +154,7 @@ enum ev
 	EV_KEEP,
 	EV_CLOCK,
 	EV_CLOCK_TO_DUE,
+	EV_RELEASE,
 	EV_COUNT
 };
 
@@ -173,8 +177,8 @@ static int counts(const struct line_config *cfg, int fc)
 }
 
 /* What must hold after any event, whatever it was. */
-static void check_always(
-		const struct line_sm *sm, const struct line_config *cfg, uint64_t now)
+static void check_always(const struct line_sm *sm,
+		const struct line_config *cfg, uint64_t now, int parked)
 {
 	CHECK(sm->state < LINE_STATE_COUNT);
 	CHECK(sm->announced < LINE_STATE_COUNT);
@@ -187,7 +191,8 @@ static void check_always(
 	if(stopped(sm->state))
 		CHECK(sm->due == 0);
 	else if(!sending(sm->state))
-		CHECK(sm->due != 0); /* a waiting line is never parked */
+		/* a waiting line is never parked, but a released one */
+		CHECK(sm->due != 0 || (parked && sm->state == LINE_NEW));
 	if(sm->state == LINE_CHALLENGED)
 		CHECK(sm->have_nonce);
 	if(sm->state == LINE_CEILING) {
@@ -247,7 +252,9 @@ static void check_transition(const struct line_sm *before,
 		CHECK((ev == EV_KEEP && sm->state == LINE_DISABLED)
 				|| (ev == EV_REMOVE && sm->state == LINE_REMOVED)
 				|| (ev == EV_RESET && sm->state == LINE_NEW
-						&& sm->fail_count == 0));
+						&& sm->fail_count == 0)
+				|| (ev == EV_RELEASE && sm->state == LINE_NEW
+						&& sm->fail_count == before->fail_count));
 	if(sm->state == LINE_CEILING && before->state != LINE_CEILING)
 		CHECK(ret & LINE_R_CEILING);
 	if(ret & LINE_R_CEILING)
@@ -306,6 +313,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct line_reply r;
 	ur_str_t realm;
 	int ev, ret, steps;
+	int parked = 0; /* released (line_release), not claimed back yet */
 
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&sm, 0, sizeof(sm));
@@ -326,7 +334,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(ret == 0 || ret == (LINE_R_CEILING | LINE_R_STATE));
 		CHECK(sm.expires == expires);
 		CHECK(stopped(sm.state) ? sm.due == 0 : sm.due >= env.now);
-		check_always(&sm, &cfg, env.now);
+		check_always(&sm, &cfg, env.now, 0);
 	}
 
 	for(steps = 0; in.left > 0 && steps < 4096; steps++) {
@@ -386,9 +394,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if(sm.due > env.now)
 					env.now = sm.due;
 				break;
+			case EV_RELEASE:
+				ret = line_release(&sm);
+				CHECK((ret & ~(LINE_R_STATE | LINE_R_GONE)) == 0);
+				CHECK(sm.attempt == before.attempt + 1);
+				CHECK(sm.fail_count == before.fail_count);
+				CHECK(sm.due == 0 && sm.expires_at == 0 && !sm.have_nonce);
+				CHECK(sm.state == LINE_NEW || sm.state == LINE_DISABLED
+						|| sm.state == LINE_REMOVED);
+				if(before.state == LINE_DISABLED
+						|| before.state == LINE_REMOVED)
+					CHECK(ret == 0 && sm.state == before.state);
+				parked = 1;
+				break;
 		}
+		/* the glue's claim (line_refresh) or another command moved it */
+		if(sm.due != 0 || sm.state != LINE_NEW)
+			parked = 0;
 		check_transition(&before, &sm, &cfg, ev, ret, env.now);
-		check_always(&sm, &cfg, env.now);
+		check_always(&sm, &cfg, env.now, parked);
 	}
 	return 0;
 }

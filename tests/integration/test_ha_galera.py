@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from conftest import DB, RUN_DIR, SCHEMA, Procs, wait_for
+from conftest import RUN_DIR, Procs, new_db, wait_for
 from galera import Galera, available
 from ha import (add_lines, double_registrations, ha_cluster, sends_from,  # noqa: F401
                 sends_without_ownership)
@@ -46,18 +46,13 @@ def galera():
 
 @pytest.fixture
 def gdb(galera):
-    """A fresh database on the cluster (created on g1, replicated)."""
-    name = "t_" + uuid.uuid4().hex[:12]
-    g1 = galera.nodes[0]
-    g1.sql(f"CREATE DATABASE {name}")
-    g1.sql(SCHEMA.read_text(), name)
-    g1.sql("CREATE TABLE test_events (id INT AUTO_INCREMENT PRIMARY KEY, "
-           "l_uuid VARCHAR(64), kind VARCHAR(16), state VARCHAR(32), code INT, "
-           "at TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP(3))", name)
-    yield DB(g1, name)
+    """A fresh database on the cluster (created on g1, replicated), made as
+    conftest's db fixture makes one."""
+    d = new_db(galera.nodes[0])
+    yield d
     for n in galera.nodes:
         if n.alive() and n.ready():
-            n.sql(f"DROP DATABASE IF EXISTS {name}")
+            n.sql(f"DROP DATABASE IF EXISTS {d.name}")
             break
 
 

@@ -1624,6 +1624,144 @@ static void test_reset_at_ceiling_starts_again(void **state)
 	assert_int_equal(t.sm.fail_count, 1);
 }
 
+/* HA: another node owns the line now. A registered line forgets its
+ * registration without a word on the wire (an unregister would wipe the new
+ * owner's binding), a reply in flight is stale, and the line registers
+ * again from scratch once the glue makes it due (its claim). */
+static void test_release_registered_goes_new_silently(void **state)
+{
+	struct t t;
+	uint32_t attempt;
+
+	t_start(&t, -1);
+	t_register_auth(&t);
+	t.sm.fail_count = 2; /* the persisted count: not this node's to touch */
+	t.env.now += 1000;
+	attempt = t.sm.attempt;
+	assert_int_equal(line_release(&t.sm), 0);
+	assert_int_equal(t.sm.state, LINE_NEW);
+	assert_int_equal(t.sm.announced, LINE_NEW);
+	assert_int_equal(t.sm.attempt, attempt + 1);
+	assert_int_equal(t.sm.due, 0);
+	assert_int_equal(t.sm.expires_at, 0);
+	assert_int_equal(t.sm.have_nonce, 0);
+	assert_int_equal(t.sm.retries, 0);
+	assert_int_equal(t.sm.fail_count, 2);
+	/* nothing is sent, whenever the worker looks */
+	t.env.now += 10000000;
+	assert_int_equal(line_on_due(&t.sm, &t.env).send, 0);
+	/* the glue claims it back: it registers normally, from scratch */
+	assert_int_equal(line_refresh(&t.sm, &t.env), 0);
+	t_due(&t);
+	assert_int_equal(t.sent.in_new_dialog, 1);
+	assert_int_equal(t.sent.with_auth, 0);
+	assert_int_equal(t.sent.cseq, 1);
+	assert_int_equal(t_challenge(&t, 401, 0), LINE_R_KEEP_CHALLENGE);
+	t_due(&t);
+	assert_int_equal(t.sent.with_auth, 1);
+	assert_int_equal(
+			t_reply(&t, 200), LINE_R_REGISTERED | LINE_R_COUNT | LINE_R_STATE);
+	assert_int_equal(t.sm.state, LINE_REGISTERED);
+}
+
+/* the reply of a request sent before the release is not for the line any
+ * more: not a registration, not a failure, never counted */
+static void test_release_makes_reply_in_flight_stale(void **state)
+{
+	static const int codes[] = {200, 401, 403, 408};
+	struct t t;
+	struct line_reply r;
+	uint32_t old;
+	size_t i;
+
+	for(i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		t_start(&t, -1);
+		t_due(&t);
+		assert_int_equal(t_challenge(&t, 401, 0), LINE_R_KEEP_CHALLENGE);
+		t_due(&t); /* the answer in flight */
+		old = t.sent.attempt;
+		assert_int_equal(line_release(&t.sm), 0);
+		assert_int_equal(t.sm.state, LINE_NEW);
+		r = codes[i] == 401 ? challenge_of(old, 401, "example.com", 0)
+							: reply_of(old, codes[i]);
+		assert_int_equal(t_reply_r(&t, r), LINE_R_IGNORED);
+		assert_int_equal(t.sm.state, LINE_NEW);
+		assert_int_equal(t.sm.fail_count, 0);
+		assert_int_equal(t.sm.expires_at, 0);
+		assert_int_equal(t.sm.due, 0);
+		assert_int_equal(
+				line_on_send_error(&t.sm, old, &t.env), LINE_R_IGNORED);
+	}
+}
+
+static void test_release_disabled_stays_disabled(void **state)
+{
+	struct t t;
+
+	t_load(&t, -1, -1, 0, 1);
+	assert_int_equal(line_release(&t.sm), 0);
+	assert_int_equal(t.sm.state, LINE_DISABLED);
+	assert_int_equal(t.sm.announced, LINE_DISABLED);
+	assert_int_equal(t.sm.due, 0);
+	/* and a claim does not wake it */
+	line_refresh(&t.sm, &t.env);
+	assert_int_equal(line_on_due(&t.sm, &t.env).send, 0);
+}
+
+/* a line at its ceiling: the verdict is the owner's now (from the count in
+ * SQL); nothing counted, reported or sent here */
+static void test_release_at_ceiling_not_counted(void **state)
+{
+	struct t t;
+
+	t_start(&t, -1);
+	assert_int_equal(t_fail_until_ceiling(&t, 403, 5), 3);
+	assert_int_equal(line_release(&t.sm), 0);
+	assert_int_equal(t.sm.state, LINE_NEW);
+	assert_int_equal(t.sm.fail_count, 3);
+	assert_int_equal(t.sm.due, 0);
+	t.env.now += 10000000;
+	assert_int_equal(line_on_due(&t.sm, &t.env).send, 0);
+}
+
+/* a disable or remove given before the release stays given: it ends at once,
+ * without the unregister it waited for or was sending */
+static void test_release_ends_waiting_disable_or_remove(void **state)
+{
+	struct t t;
+	uint32_t old;
+
+	/* disable waiting for the REGISTER in flight */
+	t_start(&t, -1);
+	t_due(&t);
+	old = t.sent.attempt;
+	assert_int_equal(line_disable(&t.sm, &t.env), 0);
+	assert_int_equal(line_release(&t.sm), LINE_R_STATE);
+	assert_int_equal(t.sm.state, LINE_DISABLED);
+	assert_int_equal(t.sm.stopping, 0);
+	assert_int_equal(t_reply_r(&t, reply_of(old, 200)), LINE_R_IGNORED);
+	assert_int_equal(t.sm.state, LINE_DISABLED);
+	/* remove while unregistering: gone, no more sending */
+	t_start(&t, -1);
+	t_register(&t);
+	assert_int_equal(line_remove(&t.sm, &t.env), LINE_R_STATE);
+	t_due(&t);
+	old = t.sent.attempt;
+	assert_int_equal(line_release(&t.sm), LINE_R_STATE | LINE_R_GONE);
+	assert_int_equal(t.sm.state, LINE_REMOVED);
+	assert_int_equal(t_reply_r(&t, reply_of(old, 200)), LINE_R_IGNORED);
+	/* an unregister that line_enable had turned back registers again at
+	 * the claim, like any released line */
+	t_start(&t, -1);
+	t_register(&t);
+	line_disable(&t.sm, &t.env);
+	t_due(&t);
+	line_enable(&t.sm, &t.env);
+	assert_int_equal(line_release(&t.sm), 0);
+	assert_int_equal(t.sm.state, LINE_NEW);
+	assert_int_equal(t.sm.due, 0);
+}
+
 /* a reload that changed only the credentials: the new line refreshes at
  * once with the old dialog and nonce (one REGISTER if the carrier takes it) */
 static void test_adopt_takes_over_dialog_and_nonce(void **state)
@@ -2259,6 +2397,11 @@ int main(void)
 			cmocka_unit_test(test_refresh_command),
 			cmocka_unit_test(test_reset_clears_count_and_retries_now),
 			cmocka_unit_test(test_reset_at_ceiling_starts_again),
+			cmocka_unit_test(test_release_registered_goes_new_silently),
+			cmocka_unit_test(test_release_makes_reply_in_flight_stale),
+			cmocka_unit_test(test_release_disabled_stays_disabled),
+			cmocka_unit_test(test_release_at_ceiling_not_counted),
+			cmocka_unit_test(test_release_ends_waiting_disable_or_remove),
 			cmocka_unit_test(test_keep_after_ceiling_disables_count_kept),
 			cmocka_unit_test(test_adopt_takes_over_dialog_and_nonce),
 			cmocka_unit_test(test_adopt_needs_a_registered_line),
