@@ -232,13 +232,14 @@ def by_role(roles, before, after):
 
 
 def rest_phase(kam, rl, res):
-    """Nothing due: once tm's wait timer (5 s) drained, idle CPU and shm at
-    rest. Returns when the rest began."""
+    """Nothing due: once tm's wait timer (5 s) drained, idle CPU (from the
+    scheduler's run time, to the microsecond) and shm at rest. Returns when
+    the rest began."""
     time.sleep(6.5)
     rest0 = time.time()
-    by0 = kam.cpu_by_pid()
+    by0 = kam.runtime_by_pid()
     time.sleep(REST)
-    by1 = kam.cpu_by_pid()
+    by1 = kam.runtime_by_pid()
     secs = time.time() - rest0
     res["idle_cpu_ms_per_s"] = (sum(by1.values()) - sum(by0.values())) / secs * 1000
     res["idle_by_process"] = ", ".join(
