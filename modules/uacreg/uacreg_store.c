@@ -411,8 +411,11 @@ void ustore_nudge(uint64_t when)
 		return; /* awake: it looks at the queue before it sleeps again */
 	if(when == 0)
 		when = uclock_now();
-	if(when + UWORKER_TICK_MS >= ustore->worker_wake_at)
-		return; /* it wakes soon enough: a tick is the latency it promises */
+	/* it wakes soon enough: a tick is the latency it promises (written
+	 * without when + tick, which a due time of "never" would wrap) */
+	if(when >= ustore->worker_wake_at
+			|| ustore->worker_wake_at - when <= UWORKER_TICK_MS)
+		return;
 	ustore->worker_wake_at = 0; /* one write for any number of nudges */
 	if(write(ustore->worker_wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		LM_WARN("cannot wake the uacreg process: %s (it wakes within a "
