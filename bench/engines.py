@@ -27,7 +27,7 @@ CLK = os.sysconf("SC_CLK_TCK")
 SHM_MB = 64  # Kamailio's default; --shm changes it
 PKG_MB = 8
 RELOAD_CHANGED = 100
-REST = 30.0  # s of the idle CPU measurement, nothing due (a 10 ms clock tick is 0.33 ms/s)
+REST = 30.0  # s of the idle CPU measurement, nothing due (schedstat: to the ns)
 STALL = 70  # s without a new registered line: the cold phase stops waiting
 STEADY_MAX_EXPIRES = 900  # longer expires: no refresh cycle within the run
 QUIET_USER = "bench-quiet-on"
@@ -424,39 +424,42 @@ class Kamailio:
         return group_cpu(self.proc.pid)
 
     def cpu_by_pid(self):
+        """pid -> CPU seconds (utime+stime, in clock ticks)."""
+        def read(pid):
+            st = proc_stat(pid)
+            return st[1] / CLK if st else None
+        return self._by_pid(read)
+
+    def _by_pid(self, read):
+        """pid -> read(pid) for every live process of the group (a process
+        that ended meanwhile, or an unreadable file, is left out)."""
         out = {}
         for pid in pgroup_pids(self.proc.pid):
-            st = proc_stat(pid)
-            if st:
-                out[pid] = st[1] / CLK
+            try:
+                v = read(pid)
+            except (OSError, ValueError, IndexError):
+                continue
+            if v is not None:
+                out[pid] = v
         return out
 
     def runtime_by_pid(self):
         """pid -> CPU seconds from /proc/PID/schedstat (the scheduler's
         sum_exec_runtime, in ns): precise where utime+stime counts 10 ms
         clock ticks, which is most of an idle process's figure."""
-        out = {}
-        for pid in pgroup_pids(self.proc.pid):
-            try:
-                with open(f"/proc/{pid}/schedstat") as f:
-                    out[pid] = int(f.read().split()[0]) / 1e9
-            except (OSError, ValueError, IndexError):
-                continue
-        return out
+        def read(pid):
+            with open(f"/proc/{pid}/schedstat") as f:
+                return int(f.read().split()[0]) / 1e9
+        return self._by_pid(read)
 
     def switches_by_pid(self):
         """pid -> voluntary context switches: each is a sleep that ended in a
         wake-up (a SIP worker blocked in recvfrom woken by a reply)."""
-        out = {}
-        for pid in pgroup_pids(self.proc.pid):
-            try:
-                with open(f"/proc/{pid}/status") as f:
-                    m = re.search(r"^voluntary_ctxt_switches:\s*(\d+)", f.read(), re.M)
-            except OSError:
-                continue
-            if m:
-                out[pid] = int(m.group(1))
-        return out
+        def read(pid):
+            with open(f"/proc/{pid}/status") as f:
+                m = re.search(r"^voluntary_ctxt_switches:\s*(\d+)", f.read(), re.M)
+            return int(m.group(1)) if m else None
+        return self._by_pid(read)
 
     def roles(self):
         """pid -> Kamailio's description of the process (core.psx)."""

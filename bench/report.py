@@ -312,8 +312,8 @@ def build_report(args, m, sizes, results, params, started, finished):
               f"{ratio_range(u, s, 'cpu_per_1k_refresh')} | | |")
         row("CPU s per 1,000 refreshes above idle" + med, g("cpu_per_1k_refresh_above_idle"),
             "cpu")
-        # what explains most of the CPU gap per transaction: a process that
-        # sleeps and is woken (a SIP worker per reply that finds the socket empty)
+        # how often the processes slept and were woken in the window (a SIP
+        # worker that finds the socket empty sleeps until the next reply)
         row("wake-ups per refresh (voluntary context switches, all processes)" + med,
             g("wakeups_per_refresh"), "r")
         # from the scheduler's run time (schedstat), not clock ticks: no

@@ -26,8 +26,9 @@
 
 /* Each tick wakes the process: on a virtual machine a wake-up costs about
  * 90 us, so 20 ms ticks cost ~4.5 ms of CPU a second with nothing to do.
- * 100 ms keeps answers to challenges prompt (a nonce lives for seconds)
- * and the pacer sends a tick's worth (rate / 10) each time. */
+ * 100 ms keeps answers to challenges prompt (a nonce lives for seconds);
+ * the process keeps this tick only while there is work in flight or queued
+ * (uacreg_worker.c, uworker_sleep_ms). */
 #define UWORKER_TICK_MS 100
 /* With nothing in flight nor queued, the process sleeps until the next line
  * is due (ustore_nudge wakes it for anything sooner), at most this long:
