@@ -469,14 +469,8 @@ def run_phase(args, run_dir, procs, db, engine, size, params, round_no=0):
                  "win_end": win_end or time.time() + 1e6, "rest0": None, "reload0": None,
                  "reload_end": None}
             res.update(analyze(rl.events, b, set()))
-            rf = res["refreshes"]
-            if measured and steady and rf:
-                res["cpu_per_1k_refresh"] = res["cpu_window"] / rf * 1000
-                res["wakeups_per_refresh"] = res.get("switches_window", 0) / rf
-                res["req_per_refresh"] = res["refresh_requests"] / rf
-                if res.get("idle_cpu_ms_per_s") is not None:
-                    work = res["cpu_window"] - res["idle_cpu_ms_per_s"] / 1000 * res["window"]
-                    res["cpu_per_1k_refresh_above_idle"] = work / rf * 1000
+            if measured and steady and res["refreshes"]:
+                per_refresh_figures(res)
             return res
         step = max(1, n // RELOAD_CHANGED)
         changed = {user_name(i) for i in range(step, n + 1, step)}
@@ -531,15 +525,9 @@ def run_phase(args, run_dir, procs, db, engine, size, params, round_no=0):
             res["window_retrans"] = delta(rows, flag, win_end + 1.0, "Retrans")
             res["reload_retrans"] = delta(rows, reload0, reload_end + 1.0, "Retrans")
             rf = res["refreshes"]
-            res["req_per_refresh"] = res["refresh_requests"] / rf if rf else None
             res["wire_per_refresh"] = ((res["refresh_requests"] + res["window_retrans"]) / rf
                                        if rf else None)
-            res["cpu_per_1k_refresh"] = res["cpu_window"] / rf * 1000 if rf else None
-            sw = res.get("switches_window")
-            res["wakeups_per_refresh"] = sw / rf if rf and sw is not None else None
-            if rf and res.get("idle_cpu_ms_per_s") is not None:
-                work = res["cpu_window"] - res["idle_cpu_ms_per_s"] / 1000 * res["window"]
-                res["cpu_per_1k_refresh_above_idle"] = work / rf * 1000
+            per_refresh_figures(res)
             res["reload_wire"] = res["reload_requests"] + res["reload_retrans"]
         else:
             for k in ("refreshes", "refresh_requests", "reload_requests", "reload_lines",
@@ -550,6 +538,19 @@ def run_phase(args, run_dir, procs, db, engine, size, params, round_no=0):
         kam.stop()
         sipp.stop()
     return res
+
+
+def per_refresh_figures(res):
+    """Requests, CPU and wake-ups per refresh of the steady window (None
+    without refreshes); CPU above idle when the rest measured idle."""
+    rf = res["refreshes"]
+    res["req_per_refresh"] = res["refresh_requests"] / rf if rf else None
+    res["cpu_per_1k_refresh"] = res["cpu_window"] / rf * 1000 if rf else None
+    sw = res.get("switches_window")
+    res["wakeups_per_refresh"] = sw / rf if rf and sw is not None else None
+    if rf and res.get("idle_cpu_ms_per_s") is not None:
+        work = res["cpu_window"] - res["idle_cpu_ms_per_s"] / 1000 * res["window"]
+        res["cpu_per_1k_refresh_above_idle"] = work / rf * 1000
 
 
 def baseline_shm(args, run_dir, procs, db, engine, params):

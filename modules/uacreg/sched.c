@@ -288,3 +288,19 @@ uint32_t pacer_take(struct pacer *p, uint64_t now, uint32_t want)
 	p->milli_tokens -= whole * 1000;
 	return (uint32_t)whole;
 }
+
+int pacer_take_pair(struct pacer *outer, struct pacer *inner, uint64_t now)
+{
+	/* an unlimited pacer always has a token: the other one decides */
+	if(outer->rate == 0)
+		return pacer_take(inner, now, 1) == 1;
+	if(inner->rate == 0)
+		return pacer_take(outer, now, 1) == 1;
+	pacer_refill(outer, now);
+	pacer_refill(inner, now);
+	if(outer->milli_tokens < 1000 || inner->milli_tokens < 1000)
+		return 0;
+	outer->milli_tokens -= 1000;
+	inner->milli_tokens -= 1000;
+	return 1;
+}

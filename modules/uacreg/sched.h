@@ -77,5 +77,10 @@ struct pacer
 void pacer_init(struct pacer *p, uint32_t rate, uint32_t burst, uint64_t now);
 /* Takes up to `want` tokens at time now; returns how many were granted. */
 uint32_t pacer_take(struct pacer *p, uint64_t now, uint32_t want);
+/* Takes one token from each of two pacers, or none: 1 when both had one.
+ * A request under two limits (a small burst inside a larger one) leaves
+ * only when both allow it, and a refusal costs neither. An unlimited pacer
+ * (rate 0) always has a token. */
+int pacer_take_pair(struct pacer *outer, struct pacer *inner, uint64_t now);
 
 #endif

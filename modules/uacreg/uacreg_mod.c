@@ -264,7 +264,7 @@ static int uacreg_check_params(void)
 
 static int mod_init(void)
 {
-	uint32_t burst;
+	uint32_t burst, start_burst;
 
 	if(uacreg_check_params() < 0)
 		return -1;
@@ -275,11 +275,17 @@ static int mod_init(void)
 	if(uha_init() < 0)
 		return -1;
 	uworker_init();
-	/* A second's worth: the refreshes planned for one second leave in one
-	 * batch (LINE_REFRESH_GRID_MS), and their replies reach the SIP workers
-	 * together; a refill of rate per second keeps the average. */
+	/* Refreshes get a second's worth: the refreshes planned for one second
+	 * leave in one batch (LINE_REFRESH_GRID_MS) and their replies reach the
+	 * SIP workers together. Lines that start a registration (a restart, a
+	 * reload's new rows, retries) and challenge answers get a tenth of it:
+	 * a cold start's thousands of first REGISTERs reach the carrier in
+	 * steps, not all in one instant. A refill of rate a second keeps the
+	 * average of both. */
 	burst = uacreg_rate > 0 ? (uint32_t)uacreg_rate : 1;
-	if(ustore_init((uint32_t)uacreg_hash_size, (uint32_t)uacreg_rate, burst)
+	start_burst = burst / 10 ? burst / 10 : 1;
+	if(ustore_init((uint32_t)uacreg_hash_size, (uint32_t)uacreg_rate, burst,
+			   start_burst)
 			< 0)
 		return -1;
 	if(counter_register_array("uacreg", ucnt_defs) < 0) {

@@ -92,7 +92,8 @@ struct line_env ustore_env_for(const struct uline *ul)
 	return env;
 }
 
-int ustore_init(uint32_t hash_size, uint32_t rate, uint32_t burst)
+int ustore_init(
+		uint32_t hash_size, uint32_t rate, uint32_t burst, uint32_t start_burst)
 {
 	ustore = shm_malloc(sizeof(*ustore));
 	if(ustore == NULL) {
@@ -113,6 +114,7 @@ int ustore_init(uint32_t hash_size, uint32_t rate, uint32_t burst)
 		return -1;
 	}
 	pacer_init(&ustore->pacer, rate, burst, uclock_now());
+	pacer_init(&ustore->start_pacer, rate, start_burst, uclock_now());
 	/* made before the fork: every process inherits it */
 	ustore->worker_wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if(ustore->worker_wake_fd < 0) {
@@ -337,12 +339,10 @@ int ustore_add(struct uline *ul)
 	ul->counted_fc = ul->sm.fail_class;
 	ustore->state_count[ul->counted_state]++;
 	ustore->fail_class_count[ul->counted_fc]++;
-	if(ul->sm.due && sched_set(&ustore->sched, ul->id, ul->sm.due) < 0) {
+	if(ul->sm.due && ustore_schedule(ul, ul->sm.due) < 0) {
 		ustore_take_out(ul);
 		return -1;
 	}
-	if(ul->sm.due)
-		ustore_nudge(ul->sm.due);
 	return 0;
 }
 
@@ -406,11 +406,15 @@ uint64_t ustore_due_first(void)
 void ustore_nudge(uint64_t when)
 {
 	uint64_t one = 1;
+	uint64_t now;
 
 	if(ustore->worker_wake_at == 0)
 		return; /* awake: it looks at the queue before it sleeps again */
-	if(when == 0)
-		when = uclock_now();
+	/* work due in the past (0, a challenge answer's 1, a late line) is
+	 * work for now */
+	now = uclock_now();
+	if(when < now)
+		when = now;
 	/* it wakes soon enough: a tick is the latency it promises (written
 	 * without when + tick, which a due time of "never" would wrap) */
 	if(when >= ustore->worker_wake_at
@@ -442,9 +446,11 @@ void ustore_unqueue(struct uline *ul)
 	sched_remove(&ustore->sched, ul->id);
 }
 
-int ustore_pace(uint64_t now)
+int ustore_pace(uint64_t now, int refresh)
 {
-	return pacer_take(&ustore->pacer, now, 1) == 1;
+	if(refresh)
+		return pacer_take(&ustore->pacer, now, 1) == 1;
+	return pacer_take_pair(&ustore->pacer, &ustore->start_pacer, now);
 }
 
 void ustore_pend(struct uline *ul, uint8_t what)
@@ -627,16 +633,14 @@ int ustore_apply(struct uline *ul, int bits)
 		return bits;
 	if(ul->sm.due == 0) {
 		sched_remove(&ustore->sched, ul->id);
-	} else if(ul->sm.state == LINE_CHALLENGED) {
+	} else {
 		/* The answer to a challenge goes before every other due line:
 		 * behind a restart's 100,000 first REGISTERs it would wait N/rate
 		 * seconds and find its nonce expired. A line has at most one
-		 * answer pending, so this cannot starve the others. */
-		sched_set(&ustore->sched, ul->id, 1);
-		ustore_nudge(0);
-	} else {
-		sched_set(&ustore->sched, ul->id, ul->sm.due);
-		ustore_nudge(ul->sm.due);
+		 * answer pending, so this cannot starve the others. (A queue that
+		 * cannot grow keeps the line's old place, if any: the worker finds
+		 * it there or at the next reload.) */
+		ustore_schedule(ul, ul->sm.state == LINE_CHALLENGED ? 1 : ul->sm.due);
 	}
 	if(bits & LINE_R_COUNT)
 		ustore_pend(ul, UL_P_PERSIST);

@@ -171,7 +171,12 @@ struct ustore
 	struct pool pool;
 	struct table table;
 	struct sched sched;
+	/* every REGISTER takes from pacer (a second's burst, so that a
+	 * second's refreshes leave as one batch); all but refreshes also from
+	 * start_pacer (a tenth of that), so that a restart or a reload's new
+	 * lines reach the carrier in small steps */
 	struct pacer pacer;
+	struct pacer start_pacer;
 	/* lines with pending work, FIFO; a line taken out of the table stays
 	 * here until the uacreg process frees it */
 	struct uline *pending_head;
@@ -266,7 +271,8 @@ int ustore_carrier_events_waiting(void);
 typedef int (*ustore_line_fn)(struct uline *ul, void *arg);
 struct uline *ustore_foreach(ustore_line_fn fn, void *arg);
 
-int ustore_init(uint32_t hash_size, uint32_t rate, uint32_t burst);
+int ustore_init(uint32_t hash_size, uint32_t rate, uint32_t burst,
+		uint32_t start_burst);
 void ustore_destroy(void);
 
 #define ustore_lock() lock_get(&ustore->lock)
@@ -366,10 +372,12 @@ int ustore_schedule(struct uline *ul, uint64_t when);
  * dropped on the way); NULL when none is due */
 struct uline *ustore_due_next(uint64_t now);
 void ustore_unqueue(struct uline *ul);
-/* 1 when the pacer lets one more REGISTER leave at now (and counts it) */
-int ustore_pace(uint64_t now);
-/* Under the lock. There is work for the uacreg process at when (ms; 0 =
- * now): wakes it when it sleeps past that by more than a tick. Called by
+/* 1 when the pacer lets one more REGISTER leave at now (and counts it); a
+ * refresh of a registered line uses the whole burst, any other REGISTER
+ * only the start burst */
+int ustore_pace(uint64_t now, int refresh);
+/* Under the lock. There is work for the uacreg process at when (ms; a time
+ * already past, 0 included, means now): wakes it when it sleeps past that by more than a tick. Called by
  * whatever queues work (ustore_apply, ustore_schedule, ustore_add), so an
  * RPC, a script function or the HA process need not know the process. */
 void ustore_nudge(uint64_t when);

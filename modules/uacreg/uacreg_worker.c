@@ -180,7 +180,7 @@ static void uworker_send_due(void)
 			paused = 1;
 			break;
 		}
-		if(!ustore_pace(env.now))
+		if(!ustore_pace(env.now, ul->sm.state == LINE_REGISTERED))
 			break;
 		ustore_unqueue(ul);
 		act = line_on_due(&ul->sm, &env);
@@ -645,13 +645,13 @@ int uworker_start(void)
 		return pid < 0 ? -1 : 0;
 	if(cfg_child_init())
 		return -1;
+	/* the child never leaves this loop: Kamailio ends it with a signal */
 	for(;;) {
 		uworker_sleep(ms);
 		cfg_update();
 		uworker_tick();
 		ms = uworker_sleep_ms(uclock_now());
 	}
-	return 0;
 }
 
 struct uworker_bye

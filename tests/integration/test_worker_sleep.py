@@ -1,9 +1,16 @@
 """The uacreg process's rhythm (issue 19): refreshes planned to the second
 leave in batches, the process sleeps while nothing is due, and whatever
 gives it work wakes it at once."""
+import re
+import socket
+import struct
+import threading
 import time
 
 from conftest import wait_for
+from test_hostile import bulk_lines
+
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 
 
 def worker_pid(k):
@@ -105,3 +112,75 @@ def test_a_command_wakes_the_sleeping_process(db, kamailio, registrar):
     # asleep for up to 1 s, woken by the command: each well under a second
     assert max(late) < 0.45, late
     k.stop()
+
+
+
+class SilentCarrier:
+    """A UDP port that answers nothing and keeps each datagram's arrival
+    time as the kernel stamped it (SO_TIMESTAMPNS): the times say when
+    Kamailio sent, however late this Python thread reads them."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.arrivals = []  # (kernel time, Call-ID)
+        self.running = True
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while self.running:
+            try:
+                data, anc, _, _ = self.sock.recvmsg(65535, 64)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            t = None
+            for level, kind, raw in anc:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                    sec, nsec = struct.unpack("qq", raw[:16])
+                    t = sec + nsec / 1e9
+            m = re.search(rb"\r\n(?:Call-ID|i):\s*([^\r]+)", data, re.I)
+            if t is not None and m:
+                self.arrivals.append((t, m.group(1)))
+
+    def close(self):
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+
+
+
+def test_a_cold_start_leaves_in_steps_not_in_one_burst(db, kamailio):
+    """300 lines due at once at start-up, rate 300: the first REGISTERs leave
+    a tenth of the rate a tick, as before the refresh batches, the only
+    REGISTERs allowed a second's burst. With a second's burst all 300 leave
+    in one instant, which a slow carrier (or one thread of sipp) answers too
+    late."""
+    n, rate = 300, 300
+    sink = SilentCarrier()
+    try:
+        bulk_lines(db, [f"c{i:03d}" for i in range(n)], r_domain=sink.addr,
+                   auth_password="secret", flags=0, expires=3600)
+        k = kamailio(extra_params=f'modparam("uacreg", "rate", {rate})\n')
+        wait_for(lambda: len({c for _, c in sink.arrivals}) >= n, 30,
+                 what="a REGISTER of every line")
+        k.stop()
+    finally:
+        sink.close()
+    first = {}
+    for t, cid in sink.arrivals:  # tm's retransmissions come 500 ms later
+        first.setdefault(cid, t)
+    times = sorted(first.values())
+    t0 = times[0]
+    at_once = sum(1 for t in times if t - t0 < 0.06)
+    # the start burst (a tenth of rate) and what refills while it is sent;
+    # the next step is a tick (100 ms) later
+    assert rate // 10 <= at_once <= rate // 10 + 5, at_once
+    # and still rate a second on average: 300 in about 0.9 s
+    assert times[-1] - t0 < 1.5, times[-1] - t0

@@ -433,6 +433,55 @@ static void test_pacer_exact_grants(void **state)
 	assert_true(p.milli_tokens == 0);
 }
 
+/* Two limits, as the store uses them: a second's burst for refreshes and a
+ * tenth of it for everything else, both refilled at the same rate. */
+static void test_pacer_pair_small_burst_inside_large(void **state)
+{
+	struct pacer outer, inner;
+	int i, n;
+
+	pacer_init(&outer, 100, 100, 0);
+	pacer_init(&inner, 100, 10, 0);
+	/* a cold start: ten leave at once, not a hundred */
+	for(n = 0; pacer_take_pair(&outer, &inner, 0); n++)
+		;
+	assert_int_equal(n, 10);
+	/* the refused one cost the outer bucket nothing: refreshes still have
+	 * the rest of the second's burst */
+	assert_int_equal(pacer_take(&outer, 0, 1000), 90);
+	assert_int_equal(pacer_take_pair(&outer, &inner, 0), 0);
+	/* 10 ms earn one token in each: the pair needs both */
+	assert_int_equal(pacer_take_pair(&outer, &inner, 10), 1);
+	assert_int_equal(pacer_take_pair(&outer, &inner, 10), 0);
+	/* the inner one full and the outer one empty: nothing leaves */
+	pacer_init(&outer, 100, 100, 0);
+	pacer_init(&inner, 100, 10, 0);
+	assert_int_equal(pacer_take(&outer, 0, 100), 100);
+	assert_int_equal(pacer_take_pair(&outer, &inner, 0), 0);
+	assert_int_equal(pacer_take(&inner, 0, 100), 10);
+	/* over a second the pair keeps the rate: 100 plus the inner burst */
+	pacer_init(&outer, 100, 100, 0);
+	pacer_init(&inner, 100, 10, 0);
+	for(n = 0, i = 0; i <= 1000; i += 5)
+		while(pacer_take_pair(&outer, &inner, (uint64_t)i))
+			n++;
+	assert_int_equal(n, 110);
+}
+
+/* an unlimited pacer in a pair leaves the decision to the other one */
+static void test_pacer_pair_unlimited(void **state)
+{
+	struct pacer unlimited, limited;
+
+	pacer_init(&unlimited, 0, 0, 0);
+	pacer_init(&limited, 10, 2, 0);
+	assert_int_equal(pacer_take_pair(&unlimited, &limited, 0), 1);
+	assert_int_equal(pacer_take_pair(&limited, &unlimited, 0), 1);
+	assert_int_equal(pacer_take_pair(&unlimited, &limited, 0), 0);
+	pacer_init(&limited, 0, 0, 0);
+	assert_int_equal(pacer_take_pair(&unlimited, &limited, 0), 1);
+}
+
 static void test_pacer_burst_cap(void **state)
 {
 	struct pacer p;
@@ -496,6 +545,8 @@ int main(void)
 			cmocka_unit_test(test_out_of_memory),
 			cmocka_unit_test(test_pacer_exact_grants),
 			cmocka_unit_test(test_pacer_burst_cap),
+			cmocka_unit_test(test_pacer_pair_small_burst_inside_large),
+			cmocka_unit_test(test_pacer_pair_unlimited),
 			cmocka_unit_test(test_pacer_clock_back),
 			cmocka_unit_test(test_pacer_unlimited),
 	};
