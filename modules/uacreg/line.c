@@ -192,6 +192,7 @@ int line_init(struct line_sm *sm, uint32_t expires, int disabled,
  * made us wait may well have forgotten them too. */
 static void plan_fresh(struct line_sm *sm, struct line_send *s)
 {
+	sm->planned_refresh = 0;
 	sm->have_nonce = 0;
 	sm->n423 = 0;
 	sm->n_stale = 0;
@@ -300,6 +301,12 @@ static void send_commit(
 	s->send = 1;
 	s->cseq = sm->cseq;
 	s->attempt = sm->attempt;
+}
+
+int line_due_is_planned_refresh(const struct line_sm *sm)
+{
+	return sm->planned_refresh
+		   && (sm->state == LINE_REGISTERED || sm->state == LINE_CHALLENGED);
 }
 
 struct line_send line_on_due(struct line_sm *sm, const struct line_env *env)
@@ -509,6 +516,7 @@ static int on_2xx(struct line_sm *sm, const struct line_reply *r,
 	sm->state = LINE_REGISTERED;
 	sm->expires_at = due_in(env, granted * 1000);
 	sm->due = line_refresh_due(env->now, sm->granted, env->cfg);
+	sm->planned_refresh = 1;
 	sm->retries = 0;
 	sm->n423 = 0;
 	sm->n_stale = 0;
@@ -783,8 +791,10 @@ int line_shutdown(struct line_sm *sm, const struct line_env *env)
 int line_refresh(struct line_sm *sm, const struct line_env *env)
 {
 	if(sm->state == LINE_REGISTERED || sm->state == LINE_NEW
-			|| sm->state == LINE_RETRY_WAIT)
+			|| sm->state == LINE_RETRY_WAIT) {
 		sm->due = due_in(env, 0);
+		sm->planned_refresh = 0; /* one of many made due now at once */
+	}
 	return 0;
 }
 

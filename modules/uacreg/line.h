@@ -168,6 +168,8 @@ struct line_sm
 	uint8_t n423;			  /* 423s in a row */
 	uint8_t n_stale;		  /* stale=true answers in a row */
 	uint8_t announced;		  /* last state reported with LINE_R_STATE */
+	uint8_t planned_refresh;  /* due is the refresh a 200 OK planned (to the
+					   * second): see line_due_is_planned_refresh */
 	uint16_t last_code;		  /* last final reply code, 0 = none yet */
 	uint32_t expires;		  /* asked for (row, raised by Min-Expires) */
 	uint32_t granted;		  /* granted by the last 200 OK, seconds */
@@ -241,6 +243,14 @@ struct line_reply
  * (LINE_R_CEILING), so a restart never sends for it. */
 int line_init(struct line_sm *sm, uint32_t expires, int disabled,
 		uint64_t delay_ms, const struct line_env *env);
+
+/* 1 when what is due now belongs to a refresh a 200 OK planned: the refresh
+ * of a registered line, or the answer to its challenge. Those of one second
+ * form a batch (LINE_REFRESH_GRID_MS) the glue may send at once. A first
+ * registration, a retry, an unregister, or a refresh an operator, a reload
+ * or a carrier's recovery made due now is not planned: the glue sends those
+ * in small steps. */
+int line_due_is_planned_refresh(const struct line_sm *sm);
 
 /* The line is due (sm->due <= now): what to send. Sets the state of the
  * request in flight; a line with nothing to send gets due = 0. */

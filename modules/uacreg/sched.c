@@ -80,24 +80,35 @@ static int sched_grow_pos(struct sched *s, uint32_t id)
 	return 0;
 }
 
-/* Room for one more heap entry. */
-static int sched_grow_heap(struct sched *s)
+/* Room for `need` heap entries. */
+static int sched_grow_heap(struct sched *s, uint64_t need)
 {
 	uint64_t want;
 	struct sched_entry *nh;
 
-	if(s->count < s->heap_cap)
+	if(need <= s->heap_cap)
 		return 0;
 	want = s->heap_cap ? ur_grow(s->heap_cap) : SCHED_MIN_HEAP;
+	if(want < need)
+		want = need;
 	if(want > UINT32_MAX)
 		want = UINT32_MAX;
-	if(want <= s->count)
+	if(want < need)
 		return -1;
 	nh = s->mem->realloc(s->heap, (size_t)want * sizeof(*nh));
 	if(nh == NULL)
 		return -1;
 	s->heap = nh;
 	s->heap_cap = (uint32_t)want;
+	return 0;
+}
+
+int sched_reserve(struct sched *s, uint32_t id, uint32_t count)
+{
+	if(id == UINT32_MAX)
+		return -1;
+	if(sched_grow_pos(s, id) < 0 || sched_grow_heap(s, count) < 0)
+		return -1;
 	return 0;
 }
 
@@ -168,7 +179,8 @@ int sched_set(struct sched *s, uint32_t id, uint64_t due)
 		sched_fix(s, i);
 		return 0;
 	}
-	if(sched_grow_pos(s, id) < 0 || sched_grow_heap(s) < 0)
+	if(sched_grow_pos(s, id) < 0
+			|| sched_grow_heap(s, (uint64_t)s->count + 1) < 0)
 		return -1;
 	i = s->count++;
 	s->heap[i].due = due;

@@ -53,6 +53,10 @@ int sched_init(struct sched *s, const struct ur_alloc *mem);
 void sched_destroy(struct sched *s);
 /* Sets (adds or moves) id to be due at `due`. 0 or -1 (out of memory). */
 int sched_set(struct sched *s, uint32_t id, uint64_t due);
+/* Makes room, without adding anything, for id and for count entries in
+ * all: a later sched_set of any id up to id, while the heap holds fewer
+ * than count entries, cannot fail. 0 or -1 (out of memory). */
+int sched_reserve(struct sched *s, uint32_t id, uint32_t count);
 /* Removes id if present. */
 void sched_remove(struct sched *s, uint32_t id);
 /* 1 and the id of the earliest entry due at or before now (removed from the

@@ -339,10 +339,14 @@ int ustore_add(struct uline *ul)
 	ul->counted_fc = ul->sm.fail_class;
 	ustore->state_count[ul->counted_state]++;
 	ustore->fail_class_count[ul->counted_fc]++;
-	if(ul->sm.due && ustore_schedule(ul, ul->sm.due) < 0) {
+	/* every line in the table has its place in the queue: scheduling it
+	 * later (ustore_apply, under a reply) cannot fail for memory */
+	if(sched_reserve(&ustore->sched, ul->id, ustore->table.count) < 0) {
 		ustore_take_out(ul);
 		return -1;
 	}
+	if(ul->sm.due)
+		ustore_schedule(ul, ul->sm.due);
 	return 0;
 }
 
@@ -394,8 +398,10 @@ uint32_t ustore_count(void)
 
 int ustore_schedule(struct uline *ul, uint64_t when)
 {
+	if(sched_set(&ustore->sched, ul->id, when) < 0)
+		return -1;
 	ustore_nudge(when);
-	return sched_set(&ustore->sched, ul->id, when);
+	return 0;
 }
 
 uint64_t ustore_due_first(void)
@@ -408,8 +414,10 @@ void ustore_nudge(uint64_t when)
 	uint64_t one = 1;
 	uint64_t now;
 
-	if(ustore->worker_wake_at == 0)
-		return; /* awake: it looks at the queue before it sleeps again */
+	/* awake (0): it looks at the queue before it sleeps again; or it
+	 * wakes before when anyway (most nudges: a refresh minutes ahead) */
+	if(ustore->worker_wake_at == 0 || when >= ustore->worker_wake_at)
+		return;
 	/* work due in the past (0, a challenge answer's 1, a late line) is
 	 * work for now */
 	now = uclock_now();
@@ -637,9 +645,8 @@ int ustore_apply(struct uline *ul, int bits)
 		/* The answer to a challenge goes before every other due line:
 		 * behind a restart's 100,000 first REGISTERs it would wait N/rate
 		 * seconds and find its nonce expired. A line has at most one
-		 * answer pending, so this cannot starve the others. (A queue that
-		 * cannot grow keeps the line's old place, if any: the worker finds
-		 * it there or at the next reload.) */
+		 * answer pending, so this cannot starve the others. It cannot
+		 * fail: ustore_add reserved the line's place. */
 		ustore_schedule(ul, ul->sm.state == LINE_CHALLENGED ? 1 : ul->sm.due);
 	}
 	if(bits & LINE_R_COUNT)

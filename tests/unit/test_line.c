@@ -365,6 +365,46 @@ static void test_refresh_due_rounded_down_to_the_second(void **state)
 	assert_int_equal(t.sm.due % 1000, 0);
 }
 
+/* Only what a 200 OK planned may leave in the glue's one-second batch: the
+ * refresh and the answer to its challenge. A first registration, a retry or
+ * a refresh someone made due now goes in small steps. */
+static void test_planned_refresh_only_after_a_200(void **state)
+{
+	struct t t;
+
+	t_start(&t, -1);
+	assert_false(line_due_is_planned_refresh(&t.sm));
+	t_due(&t);
+	t_challenge(&t, 401, 0);
+	assert_int_equal(t.sm.state, LINE_CHALLENGED);
+	assert_false(line_due_is_planned_refresh(&t.sm)); /* a first answer */
+	t_due(&t);
+	assert_true(t_reply(&t, 200) & LINE_R_REGISTERED);
+	assert_true(line_due_is_planned_refresh(&t.sm));
+	/* the refresh is challenged: its answer belongs to the batch */
+	t_due(&t);
+	assert_false(line_due_is_planned_refresh(&t.sm)); /* in flight */
+	t_challenge(&t, 401, 0);
+	assert_true(line_due_is_planned_refresh(&t.sm));
+	t_due(&t);
+	assert_true(t_reply(&t, 200) & LINE_R_REGISTERED);
+	/* an operator's refresh, a carrier's recovery: due now, not planned */
+	assert_int_equal(line_refresh(&t.sm, &t.env), 0);
+	assert_false(line_due_is_planned_refresh(&t.sm));
+	t_due(&t);
+	assert_true(t_reply(&t, 200) & LINE_R_REGISTERED);
+	assert_true(line_due_is_planned_refresh(&t.sm));
+	/* a failure and its retry: a registration from scratch */
+	t_due(&t);
+	t_reply(&t, 503);
+	assert_int_equal(t.sm.state, LINE_RETRY_WAIT);
+	assert_false(line_due_is_planned_refresh(&t.sm));
+	t_due(&t);
+	t_challenge(&t, 401, 0);
+	assert_int_equal(t.sm.state, LINE_CHALLENGED);
+	assert_false(line_due_is_planned_refresh(&t.sm));
+}
+
 static void test_granted_minus_one_uses_asked_expires(void **state)
 {
 	struct t t;
@@ -1776,6 +1816,9 @@ static void test_adopt_takes_over_dialog_and_nonce(void **state)
 	assert_int_equal(line_adopt(&fresh.sm, &t.sm, &fresh.env), 0);
 	assert_int_equal(fresh.sm.state, LINE_REGISTERED);
 	assert_int_equal(fresh.sm.expires_at, t.sm.expires_at);
+	/* a reload may change thousands of rows at once: not a planned batch */
+	assert_true(line_due_is_planned_refresh(&t.sm));
+	assert_false(line_due_is_planned_refresh(&fresh.sm));
 	s = t_due(&fresh);
 	assert_int_equal(s.with_auth, 1);
 	assert_int_equal(s.in_new_dialog, 0);
@@ -2427,6 +2470,7 @@ int main(void)
 			cmocka_unit_test(test_follow_waits_for_replaced_request),
 			cmocka_unit_test(test_423_min_expires_capped),
 			cmocka_unit_test(test_refresh_due_rounded_down_to_the_second),
+			cmocka_unit_test(test_planned_refresh_only_after_a_200),
 	};
 
 	return cmocka_run_group_tests_name("line", tests, NULL, NULL);

@@ -394,6 +394,31 @@ static void test_out_of_memory(void **state)
 	sched_destroy(&s);
 }
 
+/* a place reserved for every line beforehand: setting any of them later
+ * needs no memory (the store reserves one per line it adds) */
+static void test_reserve_then_set_needs_no_memory(void **state)
+{
+	struct sched s;
+	uint32_t i;
+
+	alloc_budget = 2;
+	sched_init(&s, &failing_mem);
+	assert_int_equal(sched_reserve(&s, 999, 1000), 0);
+	assert_true(s.heap_cap >= 1000 && s.pos_cap >= 1000);
+	assert_int_equal(alloc_budget, 0);
+	for(i = 0; i < 1000; i++)
+		assert_int_equal(sched_set(&s, i, 5000 - i), 0);
+	check_heap(&s);
+	assert_int_equal(s.count, 1000);
+	/* a reservation the allocator refuses is an error, nothing changed */
+	assert_int_equal(sched_reserve(&s, 999, 100000), -1);
+	assert_int_equal(s.count, 1000);
+	assert_int_equal(sched_reserve(&s, UINT32_MAX, 1), -1);
+	/* what is already there needs nothing */
+	assert_int_equal(sched_reserve(&s, 10, 1000), 0);
+	sched_destroy(&s);
+}
+
 /* pacer */
 
 static void test_pacer_exact_grants(void **state)
@@ -543,6 +568,7 @@ int main(void)
 			cmocka_unit_test(test_100k_ordered),
 			cmocka_unit_test(test_equal_due_no_starvation),
 			cmocka_unit_test(test_out_of_memory),
+			cmocka_unit_test(test_reserve_then_set_needs_no_memory),
 			cmocka_unit_test(test_pacer_exact_grants),
 			cmocka_unit_test(test_pacer_burst_cap),
 			cmocka_unit_test(test_pacer_pair_small_burst_inside_large),
