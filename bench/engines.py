@@ -461,6 +461,13 @@ class Kamailio:
             return int(m.group(1)) if m else None
         return self._by_pid(read)
 
+    # the processes each engine adds to Kamailio's (core.psx descriptions)
+    ENGINE_PROCESSES = {"uacreg": ("uacreg worker", "uacreg HA"), "stock": ("TIMER UAC REG",)}
+
+    def is_engine_process(self, role):
+        """True for a process this engine added (not one of Kamailio's own)."""
+        return role in self.ENGINE_PROCESSES[self.engine]
+
     def roles(self):
         """pid -> Kamailio's description of the process (core.psx)."""
         rc, text, _ = self.rpc("core.psx")
