@@ -319,12 +319,11 @@ def build_report(args, m, sizes, results, params, started, finished):
         # worker that finds the socket empty sleeps until the next reply)
         row("wake-ups per refresh (voluntary context switches, all processes)" + med,
             g("wakeups_per_refresh"), "r")
-        # from the scheduler's run time (schedstat), not clock ticks: no
-        # tolerance of a tick is needed to compare
+        # idle from the scheduler's run time (schedstat, to the ns). The
+        # target reads from the engine's own processes (uacreg worker against
+        # TIMER UAC REG): the rest is Kamailio's core, the same code in both,
+        # whose noise between rounds is larger than the difference
         row("idle CPU, nothing due, all processes (ms per s)" + med, g("idle_cpu_ms_per_s"), "r")
-        # the target reads from the engine's own processes (uacreg worker
-        # against TIMER UAC REG): the rest is Kamailio's core, the same code
-        # in both, whose noise between rounds is larger than the difference
         row("idle CPU, nothing due, the engine's own processes (ms per s)" + med,
             g("idle_engine_ms_per_s"), "r", "<= stock" if cpu_t else None,
             (lambda uv, sv: None if uv is None or sv is None else uv <= sv)

@@ -275,13 +275,14 @@ static int mod_init(void)
 	if(uha_init() < 0)
 		return -1;
 	uworker_init();
-	/* Refreshes get a second's worth: the refreshes planned for one second
-	 * leave in one batch (LINE_REFRESH_GRID_MS) and their replies reach the
-	 * SIP workers together. Lines that start a registration (a restart, a
-	 * reload's new rows, retries) and challenge answers get a tenth of it:
-	 * a cold start's thousands of first REGISTERs reach the carrier in
-	 * steps, not all in one instant. A refill of rate a second keeps the
-	 * average of both. */
+	/* Planned refreshes (line_due_is_planned_refresh) get a second's worth:
+	 * the refreshes planned for one second leave in one batch
+	 * (LINE_REFRESH_GRID_MS) and their replies reach the SIP workers
+	 * together. Every other REGISTER (first registrations, retries,
+	 * unregisters, refreshes made due at once) also needs a token of a
+	 * tenth of it: a cold start's thousands of first REGISTERs reach the
+	 * carrier in steps, not all in one instant. A refill of rate a second
+	 * keeps the average of both. */
 	burst = uacreg_rate > 0 ? (uint32_t)uacreg_rate : 1;
 	start_burst = burst / 10 ? burst / 10 : 1;
 	if(ustore_init((uint32_t)uacreg_hash_size, (uint32_t)uacreg_rate, burst,

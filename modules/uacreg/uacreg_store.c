@@ -454,9 +454,9 @@ void ustore_unqueue(struct uline *ul)
 	sched_remove(&ustore->sched, ul->id);
 }
 
-int ustore_pace(uint64_t now, int refresh)
+int ustore_pace(uint64_t now, int planned_refresh)
 {
-	if(refresh)
+	if(planned_refresh)
 		return pacer_take(&ustore->pacer, now, 1) == 1;
 	return pacer_take_pair(&ustore->pacer, &ustore->start_pacer, now);
 }
@@ -640,7 +640,7 @@ int ustore_apply(struct uline *ul, int bits)
 	if(bits & LINE_R_IGNORED)
 		return bits;
 	if(ul->sm.due == 0) {
-		sched_remove(&ustore->sched, ul->id);
+		ustore_unqueue(ul);
 	} else {
 		/* The answer to a challenge goes before every other due line:
 		 * behind a restart's 100,000 first REGISTERs it would wait N/rate

@@ -377,10 +377,10 @@ void ustore_unqueue(struct uline *ul);
  * planned refresh takes from the second's burst; any other REGISTER needs
  * a token of both the second's and the start burst, and a refusal by
  * either holds it. */
-int ustore_pace(uint64_t now, int refresh);
+int ustore_pace(uint64_t now, int planned_refresh);
 /* Under the lock. There is work for the uacreg process at when (ms; a time
- * already past, 0 included, means now): wakes it when it sleeps past that by more than a tick. Called by
- * whatever queues work (ustore_apply, ustore_schedule, ustore_add), so an
+ * already past, 0 included, means now): wakes it when it sleeps past that
+ * by more than a tick. Called by whatever queues work (ustore_apply, ustore_schedule, ustore_add), so an
  * RPC, a script function or the HA process need not know the process. */
 void ustore_nudge(uint64_t when);
 /* Under the lock. Due time of the first line in the queue, UINT64_MAX when
